@@ -1,0 +1,196 @@
+#pragma once
+// One software vCPU: architectural state plus everything needed to run it
+// (memory access through segmentation and paging, the TLB, faults and
+// interrupt delivery). Instruction handlers in cpu/ops/ use only this API.
+//
+// Error convention: no exceptions, no longjmp. Every access that can fault
+// returns bool; on false the fault is recorded in `pending` and the caller
+// returns false straight up to the interpreter, which delivers it with RIP
+// still at the faulting instruction.
+
+#include <cstdint>
+#include <cstring>
+
+#include "cpu/instruction.h"
+#include "cpu/state.h"
+#include "cpu/tlb.h"
+
+namespace sable {
+class GuestMemory;
+class IoPortBus;
+class InterruptController;
+} // namespace sable
+
+namespace sable::cpu {
+
+enum class Access : uint8_t { Read, Write, Execute };
+
+struct PendingFault {
+  bool valid = false;
+  uint8_t vector = 0;
+  bool has_error_code = false;
+  uint32_t error_code = 0;
+};
+
+// Why the run loop returned to its caller (the engine).
+enum class StopReason : uint8_t {
+  BudgetExhausted, // ran the requested number of blocks
+  Halted,          // HLT with nothing pending: sleep until an interrupt
+  ExitRequested,   // another thread asked (pause, stop, reset)
+  Shutdown,        // triple fault
+};
+
+struct CpuEnvironment {
+  GuestMemory *memory = nullptr;
+  IoPortBus *io = nullptr;
+  // The local APIC, or the PIC when no APIC is modelled.
+  InterruptController *interrupts = nullptr;
+  unsigned index = 0; // vCPU number (APIC ID)
+};
+
+class Cpu {
+public:
+  explicit Cpu(const CpuEnvironment &env);
+
+  CpuState state;
+  PendingFault pending;
+  CpuEnvironment env;
+  Tlb tlb;
+  // RIP of the next instruction; handlers that transfer control set it.
+  uint64_t next_rip = 0;
+
+  // ---- power-on and INIT
+  void reset();
+
+  // ---- registers (sizes in bytes; 1-byte writes keep the upper bits,
+  // 4-byte writes zero the upper half, as in 64-bit mode)
+  uint64_t reg(unsigned gpr, unsigned size) const;
+  void set_reg(unsigned gpr, unsigned size, uint64_t value);
+
+  // ---- flags
+  uint64_t rflags();            // materializes the lazy arithmetic flags
+  void set_rflags(uint64_t v);  // raw: no privilege checks
+  bool flag(uint64_t mask);     // one flag, lazy-aware
+  bool condition(unsigned cond); // Jcc/SETcc/CMOVcc condition 0..15
+
+  // ---- operands of a decoded instruction
+  // Offset within the segment (not yet linear), truncated to addrsize.
+  uint64_t effective_address(const Instruction &insn) const;
+  bool read_operand(const Instruction &insn, unsigned index, uint64_t &value);
+  bool write_operand(const Instruction &insn, unsigned index, uint64_t value);
+  // Read-modify-write of operand `index`: `compute(old) -> new`. A LOCK
+  // prefix (or XCHG with memory) makes it atomic against other vCPUs with
+  // a host compare-and-swap; `compute` may then run more than once.
+  template <typename Compute>
+  bool modify_operand(const Instruction &insn, unsigned index,
+                      Compute &&compute);
+
+  // ---- memory through segmentation and paging
+  bool read(unsigned seg, uint64_t offset, void *data, unsigned size);
+  bool write(unsigned seg, uint64_t offset, const void *data, unsigned size);
+  template <typename T> bool read(unsigned seg, uint64_t offset, T &value) {
+    return read(seg, offset, &value, sizeof(T));
+  }
+  bool read_value(unsigned seg, uint64_t offset, unsigned size, uint64_t &v) {
+    v = 0;
+    return read(seg, offset, &v, size);
+  }
+  bool write_value(unsigned seg, uint64_t offset, unsigned size, uint64_t v) {
+    return write(seg, offset, &v, size);
+  }
+  // Linear addresses (segmentation already applied). `supervisor` marks
+  // implicit system accesses (descriptor tables, TSS, IDT) that ignore CPL.
+  bool read_linear(uint64_t linear, void *data, unsigned size,
+                   bool supervisor = false);
+  bool write_linear(uint64_t linear, const void *data, unsigned size,
+                    bool supervisor = false);
+  // Page walk without side effects on failure other than recording the
+  // fault; sets A/D bits on success. For the gdbstub and tracing use
+  // `probe_linear`, which never faults and never sets A/D bits.
+  bool translate(uint64_t linear, Access access, bool user, uint64_t &phys);
+  bool probe_linear(uint64_t linear, uint64_t &phys);
+
+  // ---- stack (size = operand size in bytes; uses SS and the stack-size)
+  bool push(uint64_t value, unsigned size);
+  bool pop(uint64_t &value, unsigned size);
+  // Width of the stack pointer in bytes: 8 in 64-bit mode, else SS.B ? 4 : 2.
+  unsigned stack_size() const;
+
+  // ---- faults and interrupts
+  // Records a fault and returns false, so handlers can `return fault(...)`.
+  bool fault(uint8_t vector);
+  bool fault(uint8_t vector, uint32_t error_code);
+  // INT n / INT3 / INTO / INT1: delivers through the IVT/IDT with the
+  // return address next_rip and the software-interrupt privilege check.
+  bool software_interrupt(uint8_t vector);
+
+  // ---- segments and system registers
+  // Loads a segment register with all protected-mode checks (or the real/
+  // V86 rule base = selector << 4); false with #GP/#SS/#NP recorded.
+  bool load_segment(unsigned seg, uint16_t selector);
+  bool write_cr(unsigned cr, uint64_t value); // #GP on reserved bits
+  bool read_msr(uint32_t index, uint64_t &value); // #GP when unknown
+  bool write_msr(uint32_t index, uint64_t value);
+  // I/O permission: IOPL, then the TSS bitmap; #GP(0) when denied.
+  bool check_io(uint16_t port, unsigned size);
+  void flush_tlb(bool include_global);
+
+  // ---- execution (cpu/interpreter.cpp)
+  StopReason run(uint64_t max_blocks);
+  // Delivers `pending` (with #DF and triple-fault escalation); returns
+  // false on triple fault.
+  bool deliver_pending_fault();
+  // Thread-safe: asks run() to return at the next block boundary.
+  void request_exit();
+
+private:
+  bool locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
+                      uint64_t &offset);
+};
+
+template <typename Compute>
+bool Cpu::modify_operand(const Instruction &insn, unsigned index,
+                         Compute &&compute) {
+  const Operand &op = insn.operands[index];
+  if (op.kind != OperandKind::Mem) {
+    uint64_t old;
+    if (!read_operand(insn, index, old))
+      return false;
+    return write_operand(insn, index, compute(old));
+  }
+  uint8_t *host = nullptr;
+  uint64_t offset = 0;
+  if (!locate_for_rmw(insn, op.size, host, offset))
+    return false;
+  bool atomic = insn.lock || insn.op == Op::XCHG;
+  if (host && atomic) {
+    auto cas = [&](auto *p) {
+      using T = std::remove_pointer_t<decltype(p)>;
+      T old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+      for (;;) {
+        T desired = static_cast<T>(compute(old));
+        if (__atomic_compare_exchange_n(p, &old, desired, false,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+          return true;
+      }
+    };
+    switch (op.size) {
+    case 1: return cas(reinterpret_cast<uint8_t *>(host));
+    case 2: return cas(reinterpret_cast<uint16_t *>(host));
+    case 4: return cas(reinterpret_cast<uint32_t *>(host));
+    default: return cas(reinterpret_cast<uint64_t *>(host));
+    }
+  }
+  uint64_t old = 0;
+  if (host) {
+    std::memcpy(&old, host, op.size);
+    uint64_t value = compute(old);
+    std::memcpy(host, &value, op.size);
+    return true;
+  }
+  if (!read_value(insn.seg, offset, op.size, old))
+    return false;
+  return write_value(insn.seg, offset, op.size, compute(old));
+}
+
+} // namespace sable::cpu

@@ -1,0 +1,3 @@
+#include "machine/main.h"
+
+int main(int argc, char **argv) { return sable::sable_main(argc, argv); }
