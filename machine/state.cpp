@@ -9,12 +9,12 @@ void StateWriter::put(const void *data, size_t size) {
   buffer_.insert(buffer_.end(), p, p + size);
 }
 
-void StateWriter::bytes(const void *data, size_t size) {
-  u64(size);
-  put(data, size);
-}
+void StateWriter::bytes(const void *data, size_t size) { put(data, size); }
 
-void StateWriter::string(std::string_view s) { bytes(s.data(), s.size()); }
+void StateWriter::string(std::string_view s) {
+  u64(s.size());
+  put(s.data(), s.size());
+}
 
 void StateWriter::begin_section(std::string_view name, uint32_t version) {
   string(name);

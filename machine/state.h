@@ -26,7 +26,9 @@ public:
   void u32(uint32_t v) { put(&v, 4); }
   void u64(uint64_t v) { put(&v, 8); }
   void boolean(bool v) { u8(v ? 1 : 0); }
+  // Raw bytes: the reader must know the size (StateReader::bytes).
   void bytes(const void *data, size_t size);
+  // Length-prefixed.
   void string(std::string_view s);
 
   const std::vector<uint8_t> &data() const { return buffer_; }

@@ -59,3 +59,18 @@ TEST_CASE("state reader skips fields a newer writer appended") {
   in.end_section();
   CHECK(in.begin_section("next", 1) == 1);
 }
+
+TEST_CASE("raw byte blocks round-trip with the size the reader knows") {
+  StateWriter out;
+  out.begin_section("ram", 1);
+  const char block[5] = {1, 2, 3, 4, 5};
+  out.bytes(block, sizeof block);
+  out.u8(9);
+  out.end_section();
+  StateReader in(out.data());
+  in.begin_section("ram", 1);
+  char back[5] = {};
+  in.bytes(back, sizeof back);
+  CHECK(std::equal(back, back + 5, block));
+  CHECK(in.u8() == 9);
+}
