@@ -340,6 +340,7 @@ void Uart16550::save(StateWriter &out) const {
   out.boolean(thr_empty_interrupt_);
   out.boolean(rx_timeout_pending_);
   std::vector<uint8_t> fifo(rx_fifo_.begin(), rx_fifo_.end());
+  out.u64(fifo.size());
   out.bytes(fifo.data(), fifo.size());
   uint64_t now = clock_.now_ns();
   out.boolean(rx_timeout_.armed());
