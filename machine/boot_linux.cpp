@@ -68,6 +68,52 @@ std::string protocol_name(uint16_t version) {
   return text;
 }
 
+struct LinuxPlacement {
+  uint64_t kernel_end; // end of what the kernel needs before it reads e820
+  uint64_t initrd_address;
+};
+
+// Checks that kernel, command line and initrd fit and places the initrd:
+// page-aligned, as high as initrd_addr_max and initrd_ram_end allow.
+LinuxPlacement place_linux(const LinuxSetupHeader &h, const LinuxKernel &kernel,
+                           uint64_t kernel_ram_end, uint64_t initrd_ram_end) {
+  auto fail = [&](const std::string &problem) {
+    boot_fail(kLoader, kernel.path, problem);
+  };
+  // The kernel runs (decompresses) at its aligned load address, no lower
+  // than pref_address, and needs init_size bytes there before it reads the
+  // memory map; a non-relocatable kernel runs at pref_address.
+  uint64_t payload_end =
+      kLinuxKernelAddress + (kernel.image.size() - h.setup_size);
+  uint64_t runtime_start =
+      h.relocatable
+          ? std::max(align_up(kLinuxKernelAddress, h.kernel_alignment),
+                     h.pref_address)
+          : std::max(kLinuxKernelAddress, h.pref_address);
+  LinuxPlacement place{std::max(payload_end, runtime_start + h.init_size), 0};
+  if (place.kernel_end > kernel_ram_end)
+    fail("kernel needs RAM up to " + hex(place.kernel_end) +
+         " but RAM from 1 MiB ends at " + hex(kernel_ram_end));
+
+  if (kernel.cmdline.size() > h.cmdline_size)
+    fail("command line is " + std::to_string(kernel.cmdline.size()) +
+         " bytes, the kernel accepts " + std::to_string(h.cmdline_size));
+  if (kLinuxCmdline + kernel.cmdline.size() + 1 > kLinuxCmdlineLimit)
+    fail("command line does not fit below " + hex(kLinuxCmdlineLimit));
+
+  uint64_t initrd_size = kernel.initrd.size();
+  if (initrd_size) {
+    uint64_t top = std::min(uint64_t{h.initrd_addr_max} + 1, initrd_ram_end);
+    if (initrd_size <= top)
+      place.initrd_address = (top - initrd_size) & ~(kPageSize - 1);
+    if (initrd_size > top || place.initrd_address < place.kernel_end)
+      fail("initrd of " + std::to_string(initrd_size) +
+           " bytes does not fit in RAM between the kernel end " +
+           hex(place.kernel_end) + " and " + hex(top));
+  }
+  return place;
+}
+
 } // namespace
 
 bool is_linux_kernel(const std::vector<uint8_t> &image) {
@@ -125,52 +171,20 @@ cpu::CpuState load_linux(GuestMemory &memory,
       (kernel.entry == LinuxEntry::Auto && (h.xloadflags & XLF_KERNEL_64));
   if (long_mode && !(h.xloadflags & XLF_KERNEL_64))
     fail("kernel has no 64-bit entry point (xloadflags bit 0 clear)");
-
-  // The kernel runs (decompresses) at its aligned load address, no lower
-  // than pref_address, and needs init_size bytes there before it reads the
-  // memory map; a non-relocatable kernel runs at pref_address.
-  uint64_t payload_size = kernel.image.size() - h.setup_size;
-  uint64_t payload_end = kLinuxKernelAddress + payload_size;
-  uint64_t runtime_start =
-      h.relocatable
-          ? std::max(align_up(kLinuxKernelAddress, h.kernel_alignment),
-                     h.pref_address)
-          : std::max(kLinuxKernelAddress, h.pref_address);
-  uint64_t kernel_end = std::max(payload_end, runtime_start + h.init_size);
-  uint64_t ram_end = ram_end_from(memory, kLinuxKernelAddress);
-  if (kernel_end > ram_end)
-    fail("kernel needs RAM up to " + hex(kernel_end) +
-         " but RAM from 1 MiB "
-         "ends at " +
-         hex(ram_end));
-
-  if (kernel.cmdline.size() > h.cmdline_size)
-    fail("command line is " + std::to_string(kernel.cmdline.size()) +
-         " bytes, the kernel accepts " + std::to_string(h.cmdline_size));
-  if (kLinuxCmdline + kernel.cmdline.size() + 1 > kLinuxCmdlineLimit)
-    fail("command line does not fit below " + hex(kLinuxCmdlineLimit));
   if (!is_ram(memory, kBootGdtAddress, kLinuxCmdlineLimit - kBootGdtAddress))
     fail("the boot data area " + hex(kBootGdtAddress) + "-" +
          hex(kLinuxCmdlineLimit) + " is not RAM");
-
-  uint64_t initrd_address = 0;
+  uint64_t ram_end = ram_end_from(memory, kLinuxKernelAddress);
+  LinuxPlacement place = place_linux(h, kernel, ram_end, ram_end);
+  uint64_t payload_size = kernel.image.size() - h.setup_size;
   uint64_t initrd_size = kernel.initrd.size();
-  if (initrd_size) {
-    uint64_t top = std::min(uint64_t{h.initrd_addr_max} + 1, ram_end);
-    if (initrd_size <= top)
-      initrd_address = (top - initrd_size) & ~(kPageSize - 1);
-    if (initrd_size > top || initrd_address < kernel_end)
-      fail("initrd of " + std::to_string(initrd_size) +
-           " bytes does not fit in RAM between the kernel end " +
-           hex(kernel_end) + " and " + hex(top));
-  }
   if (e820.size() > zero_page::kE820MaxEntries)
     fail("memory map has more than 128 entries");
 
   memory.write(kLinuxKernelAddress, kernel.image.data() + h.setup_size,
                payload_size);
   if (initrd_size)
-    memory.write(initrd_address, kernel.initrd.data(), initrd_size);
+    memory.write(place.initrd_address, kernel.initrd.data(), initrd_size);
   memory.write(kLinuxCmdline, kernel.cmdline.c_str(),
                kernel.cmdline.size() + 1);
 
@@ -180,7 +194,7 @@ cpu::CpuState load_linux(GuestMemory &memory,
             zero.begin() + zero_page::kSetupHeader);
   zero[zero_page::kTypeOfLoader] = kLoaderUndefined;
   put_le32(&zero[zero_page::kCode32Start], uint32_t(kLinuxKernelAddress));
-  put_le32(&zero[zero_page::kRamdiskImage], uint32_t(initrd_address));
+  put_le32(&zero[zero_page::kRamdiskImage], uint32_t(place.initrd_address));
   put_le32(&zero[zero_page::kRamdiskSize], uint32_t(initrd_size));
   put_le32(&zero[zero_page::kCmdLinePtr], uint32_t(kLinuxCmdline));
   zero[zero_page::kE820Entries] = uint8_t(e820.size());
