@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "devices/fw_cfg.h"
 #include "machine/boot_image.h"
 #include "machine/memory.h"
 
@@ -25,6 +26,7 @@ constexpr size_t kJumpOffset = 0x201;
 constexpr size_t kHeader = 0x202;
 constexpr size_t kVersion = 0x206;
 constexpr size_t kLoadflags = 0x211;
+constexpr size_t kHeapEndPtr = 0x224;
 constexpr size_t kInitrdAddrMax = 0x22c;
 constexpr size_t kKernelAlignment = 0x230;
 constexpr size_t kRelocatableKernel = 0x234;
@@ -33,6 +35,11 @@ constexpr size_t kCmdlineSize = 0x238;
 constexpr size_t kPrefAddress = 0x258;
 constexpr size_t kInitSize = 0x260;
 constexpr size_t kHeaderFieldsEnd = 0x264;
+
+// The real-mode setup code may use the memory up to the command line as
+// heap; heap_end_ptr holds that end relative to the setup code, minus 0x200.
+constexpr uint8_t kCanUseHeap = 0x80;
+constexpr uint64_t kHeapEndBias = 0x200;
 
 // boot.rst: a setup_sects of 0 means 4.
 constexpr uint32_t kDefaultSetupSects = 4;
@@ -221,6 +228,43 @@ cpu::CpuState load_linux(GuestMemory &memory,
     state.rip = kLinuxKernelAddress;
   }
   return state;
+}
+
+void add_linux_to_fw_cfg(FwCfg &fw_cfg, uint64_t ram_below_4g,
+                         const LinuxKernel &kernel) {
+  LinuxSetupHeader h = parse_linux_header(kernel.path, kernel.image);
+  uint64_t initrd_ram_end = ram_below_4g > kFirmwareTablesReserve
+                                ? ram_below_4g - kFirmwareTablesReserve
+                                : 0;
+  LinuxPlacement place = place_linux(h, kernel, ram_below_4g, initrd_ram_end);
+
+  std::vector<uint8_t> setup(kernel.image.begin(),
+                             kernel.image.begin() + h.setup_size);
+  setup[zero_page::kTypeOfLoader] = kLoaderUndefined;
+  setup[kLoadflags] |= kCanUseHeap;
+  put_le16(&setup[kHeapEndPtr],
+           uint16_t(kLinuxCmdline - kLinuxSetupAddress - kHeapEndBias));
+  put_le32(&setup[zero_page::kCmdLinePtr], uint32_t(kLinuxCmdline));
+  put_le32(&setup[zero_page::kRamdiskImage], uint32_t(place.initrd_address));
+  put_le32(&setup[zero_page::kRamdiskSize], uint32_t(kernel.initrd.size()));
+
+  fw_cfg.add_u32(FwCfg::SETUP_ADDR, uint32_t(kLinuxSetupAddress));
+  fw_cfg.add_u32(FwCfg::SETUP_SIZE, uint32_t(setup.size()));
+  fw_cfg.add_bytes(FwCfg::SETUP_DATA, std::move(setup));
+  fw_cfg.add_u32(FwCfg::KERNEL_ADDR, uint32_t(kLinuxKernelAddress));
+  fw_cfg.add_u32(FwCfg::KERNEL_SIZE,
+                 uint32_t(kernel.image.size() - h.setup_size));
+  fw_cfg.add_bytes(FwCfg::KERNEL_DATA,
+                   std::vector<uint8_t>(kernel.image.begin() + h.setup_size,
+                                        kernel.image.end()));
+  std::vector<uint8_t> cmdline(kernel.cmdline.begin(), kernel.cmdline.end());
+  cmdline.push_back(0);
+  fw_cfg.add_u32(FwCfg::CMDLINE_ADDR, uint32_t(kLinuxCmdline));
+  fw_cfg.add_u32(FwCfg::CMDLINE_SIZE, uint32_t(cmdline.size()));
+  fw_cfg.add_bytes(FwCfg::CMDLINE_DATA, std::move(cmdline));
+  fw_cfg.add_u32(FwCfg::INITRD_ADDR, uint32_t(place.initrd_address));
+  fw_cfg.add_u32(FwCfg::INITRD_SIZE, uint32_t(kernel.initrd.size()));
+  fw_cfg.add_bytes(FwCfg::INITRD_DATA, kernel.initrd);
 }
 
 } // namespace sable

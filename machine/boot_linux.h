@@ -15,6 +15,7 @@
 
 namespace sable {
 
+class FwCfg;
 class GuestMemory;
 
 // Where direct Linux boot puts things; everything but the kernel and the
@@ -99,6 +100,19 @@ struct LinuxKernel {
 // and returns the entry state. Throws BootError.
 cpu::CpuState load_linux(GuestMemory &memory,
                          const std::vector<E820Entry> &e820,
+                         const LinuxKernel &kernel);
+
+// Firmware boot with -kernel: SeaBIOS runs QEMU's linuxboot option ROM,
+// which copies the setup code, kernel, command line and initrd named by
+// the fw_cfg KERNEL_*, SETUP_*, CMDLINE_* and INITRD_* items into RAM and
+// enters the real-mode setup code. The setup header in SETUP_DATA is
+// already filled in as boot.rst asks of a real-mode boot loader. The
+// initrd stays below ram_below_4g minus kFirmwareTablesReserve, where
+// SeaBIOS puts its tables. Throws BootError. The machine adds the option
+// ROM itself (fw_cfg file "genroms/linuxboot_dma.bin").
+constexpr uint64_t kLinuxSetupAddress = 0x10000;
+constexpr uint64_t kFirmwareTablesReserve = 0x100000;
+void add_linux_to_fw_cfg(FwCfg &fw_cfg, uint64_t ram_below_4g,
                          const LinuxKernel &kernel);
 
 } // namespace sable

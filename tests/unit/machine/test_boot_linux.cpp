@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 
+#include "devices/fw_cfg.h"
 #include "machine/boot_image.h"
 #include "machine/boot_linux.h"
 #include "machine/io_bus.h"
@@ -263,6 +264,48 @@ TEST_CASE("linux rejects bad images and sizes in one clear line", "[linux]") {
   long_cmdline.cmdline = std::string(2048, 'x');
   CHECK(load_error(m, long_cmdline) ==
         "linux: bzImage: command line is 2048 bytes, the kernel accepts 2047");
+}
+
+TEST_CASE("linux kernel handed to firmware through fw_cfg", "[linux]") {
+  Machine m;
+  FwCfg fw_cfg(m.memory);
+  LinuxKernel kernel = kernel_from(synthetic_bzimage());
+  kernel.initrd = std::vector<uint8_t>(0x2345, 0x77);
+  add_linux_to_fw_cfg(fw_cfg, kRamSize, kernel);
+
+  auto item = [&](uint16_t key, size_t size) {
+    fw_cfg.write(FwCfg::kSelectorOffset, 2, key);
+    std::vector<uint8_t> out;
+    for (size_t i = 0; i < size; ++i)
+      out.push_back(uint8_t(fw_cfg.read(FwCfg::kDataOffset, 1)));
+    return out;
+  };
+  auto u32 = [&](uint16_t key) { return get_le32(item(key, 4).data()); };
+
+  CHECK(u32(FwCfg::SETUP_ADDR) == 0x10000);
+  REQUIRE(u32(FwCfg::SETUP_SIZE) == kSetupBytes);
+  auto setup = item(FwCfg::SETUP_DATA, kSetupBytes);
+  CHECK(get_le32(&setup[0x202]) == kLinuxHeaderMagic);
+  CHECK(setup[0x210] == 0xff);
+  CHECK(setup[0x211] == (LOADED_HIGH | 0x80));
+  CHECK(get_le16(&setup[0x224]) == 0xfe00);
+  CHECK(get_le32(&setup[0x228]) == 0x20000);
+  uint32_t initrd = get_le32(&setup[0x218]);
+  CHECK(initrd == ((kRamSize - 0x100000 - 0x2345) & ~uint64_t{0xfff}));
+  CHECK(get_le32(&setup[0x21c]) == 0x2345);
+
+  CHECK(u32(FwCfg::KERNEL_ADDR) == 0x100000);
+  REQUIRE(u32(FwCfg::KERNEL_SIZE) == kPayloadBytes);
+  CHECK(item(FwCfg::KERNEL_DATA, kPayloadBytes) ==
+        std::vector<uint8_t>(kernel.image.begin() + kSetupBytes,
+                             kernel.image.end()));
+  CHECK(u32(FwCfg::CMDLINE_ADDR) == 0x20000);
+  CHECK(u32(FwCfg::CMDLINE_SIZE) == kernel.cmdline.size() + 1);
+  auto cmdline = item(FwCfg::CMDLINE_DATA, kernel.cmdline.size() + 1);
+  CHECK(std::string(cmdline.begin(), cmdline.end() - 1) == kernel.cmdline);
+  CHECK(u32(FwCfg::INITRD_ADDR) == initrd);
+  CHECK(u32(FwCfg::INITRD_SIZE) == 0x2345);
+  CHECK(item(FwCfg::INITRD_DATA, 0x2345) == kernel.initrd);
 }
 
 TEST_CASE("linux parses the Debian kernel when it has been built", "[linux]") {
