@@ -55,7 +55,7 @@ KvmEngine::KvmEngine(GuestMemory &memory, IoPortBus &io, unsigned vcpu_count,
   features_.irqchip = options_.irqchip;
   if (system_.extension(KVM_CAP_XSAVE) > 0)
     features_.xsave_size =
-        std::max<size_t>(sizeof(kvm_xsave),
+        std::max<size_t>(kvm::c_abi::kXsaveRegion,
                          static_cast<size_t>(vm_extension(vm, KVM_CAP_XSAVE2)));
   features_.xcrs = system_.extension(KVM_CAP_XCRS) > 0;
   features_.msr_indices = system_.msr_indices();
@@ -148,12 +148,11 @@ void KvmEngine::create_irqchip() {
   for (unsigned gsi = 0; gsi < kIoapicPins; ++gsi)
     if (gsi != kCascadeGsi)
       route(gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? kCascadeGsi : gsi);
-  std::vector<uint8_t> buffer(sizeof(kvm_irq_routing) +
-                              routes.size() * sizeof(kvm_irq_routing_entry));
-  auto *table = reinterpret_cast<kvm_irq_routing *>(buffer.data());
-  table->nr = static_cast<uint32_t>(routes.size());
-  std::copy(routes.begin(), routes.end(), table->entries);
-  kvm::checked_ioctl(vm, KVM_SET_GSI_ROUTING, table, "KVM_SET_GSI_ROUTING");
+  kvm::FlexArray<kvm_irq_routing_entry> table(kvm::c_abi::kRoutingHeader,
+                                              routes.size());
+  std::copy(routes.begin(), routes.end(), table.entries());
+  kvm::checked_ioctl(vm, kvm::c_abi::SET_GSI_ROUTING, table.data(),
+                     "KVM_SET_GSI_ROUTING");
 
   // The dummy speaker port keeps port 0x61 (PIT channel 2 gate and output,
   // which firmware and Linux use for calibration) in the kernel too.

@@ -17,6 +17,8 @@ namespace sable::kvm {
 namespace {
 
 // VMX access-rights bits of cpu::Segment::attributes.
+constexpr uint32_t kMaxSavedMsrs = 4096;
+
 constexpr uint16_t kAttrType = 0xf;
 constexpr unsigned kAttrS = 4, kAttrDpl = 5, kAttrP = 7, kAttrAvl = 12,
                    kAttrL = 13, kAttrDb = 14, kAttrG = 15;
@@ -83,15 +85,20 @@ void for_each_msr(State &state, Visit &&visit) {
     visit(MSR_MTRR_PHYS_BASE0 + i, m.mtrr_var[i]);
 }
 
-std::vector<uint8_t> msr_buffer(size_t count) {
-  return std::vector<uint8_t>(sizeof(kvm_msrs) + count * sizeof(kvm_msr_entry));
-}
-
 template <typename T> void put(StateWriter &out, const T &value) {
   out.bytes(&value, sizeof value);
 }
+// StateWriter::bytes prefixes the length; StateReader::bytes reads raw.
+void get_blob(StateReader &in, void *data, size_t size) {
+  uint64_t length = in.u64();
+  if (length != size)
+    throw StateError("kvm: a saved KVM structure has " +
+                     std::to_string(length) + " bytes, this host's " +
+                     std::to_string(size));
+  in.bytes(data, size);
+}
 template <typename T> void get(StateReader &in, T &value) {
-  in.bytes(&value, sizeof value);
+  get_blob(in, &value, sizeof value);
 }
 
 } // namespace
@@ -285,14 +292,12 @@ std::vector<kvm_msr_entry> read_msrs(int vcpu_fd,
   size_t next = 0;
   while (next < indices.size()) {
     size_t count = indices.size() - next;
-    std::vector<uint8_t> buffer = msr_buffer(count);
-    auto *msrs = reinterpret_cast<kvm_msrs *>(buffer.data());
-    msrs->nmsrs = static_cast<uint32_t>(count);
+    FlexArray<kvm_msr_entry> msrs(c_abi::kMsrsHeader, count);
     for (size_t i = 0; i < count; ++i)
-      msrs->entries[i].index = indices[next + i];
+      msrs.entries()[i] = {indices[next + i], 0, 0};
     size_t done = static_cast<size_t>(
-        checked_ioctl(vcpu_fd, KVM_GET_MSRS, msrs, "KVM_GET_MSRS"));
-    result.insert(result.end(), msrs->entries, msrs->entries + done);
+        checked_ioctl(vcpu_fd, c_abi::GET_MSRS, msrs.data(), "KVM_GET_MSRS"));
+    result.insert(result.end(), msrs.entries(), msrs.entries() + done);
     if (done < count)
       SABLE_LOG(LOG_UNIMP, "KVM cannot read MSR 0x%x\n", indices[next + done]);
     next += done + 1;
@@ -304,12 +309,10 @@ void write_msrs(int vcpu_fd, const std::vector<kvm_msr_entry> &entries) {
   size_t next = 0;
   while (next < entries.size()) {
     size_t count = entries.size() - next;
-    std::vector<uint8_t> buffer = msr_buffer(count);
-    auto *msrs = reinterpret_cast<kvm_msrs *>(buffer.data());
-    msrs->nmsrs = static_cast<uint32_t>(count);
-    std::copy(entries.begin() + next, entries.end(), msrs->entries);
+    FlexArray<kvm_msr_entry> msrs(c_abi::kMsrsHeader, count);
+    std::copy(entries.begin() + next, entries.end(), msrs.entries());
     size_t done = static_cast<size_t>(
-        checked_ioctl(vcpu_fd, KVM_SET_MSRS, msrs, "KVM_SET_MSRS"));
+        checked_ioctl(vcpu_fd, c_abi::SET_MSRS, msrs.data(), "KVM_SET_MSRS"));
     if (done < count)
       SABLE_LOG(LOG_UNIMP, "KVM refused MSR 0x%x = 0x%" PRIx64 "\n",
                 entries[next + done].index,
@@ -363,9 +366,9 @@ void VcpuSnapshot::capture(int fd, const SnapshotFeatures &features) {
   checked_ioctl(fd, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
   if (features.xsave_size > 0) {
     xsave.assign(features.xsave_size, 0);
-    unsigned long request = features.xsave_size > sizeof(kvm_xsave)
-                                ? KVM_GET_XSAVE2
-                                : KVM_GET_XSAVE;
+    unsigned long request = features.xsave_size > c_abi::kXsaveRegion
+                                ? c_abi::GET_XSAVE2
+                                : c_abi::GET_XSAVE;
     checked_ioctl(fd, request, xsave.data(), "KVM_GET_XSAVE");
   } else {
     checked_ioctl(fd, KVM_GET_FPU, &fpu, "KVM_GET_FPU");
@@ -387,7 +390,7 @@ void VcpuSnapshot::restore(int fd, const SnapshotFeatures &features) const {
   checked_ioctl(fd, KVM_SET_REGS, const_cast<kvm_regs *>(&regs),
                 "KVM_SET_REGS");
   if (features.xsave_size > 0)
-    checked_ioctl(fd, KVM_SET_XSAVE, const_cast<uint8_t *>(xsave.data()),
+    checked_ioctl(fd, c_abi::SET_XSAVE, const_cast<uint8_t *>(xsave.data()),
                   "KVM_SET_XSAVE");
   else
     checked_ioctl(fd, KVM_SET_FPU, const_cast<kvm_fpu *>(&fpu), "KVM_SET_FPU");
@@ -416,13 +419,10 @@ void VcpuSnapshot::write(StateWriter &out,
   out.begin_section("kvm-vcpu", 1);
   put(out, regs);
   put(out, sregs);
-  if (features.xsave_size > 0) {
-    out.u32(static_cast<uint32_t>(xsave.size()));
+  if (features.xsave_size > 0)
     out.bytes(xsave.data(), xsave.size());
-  } else {
-    out.u32(0);
+  else
     put(out, fpu);
-  }
   put(out, xcrs);
   out.u32(static_cast<uint32_t>(msrs.size()));
   for (const kvm_msr_entry &entry : msrs) {
@@ -440,19 +440,18 @@ void VcpuSnapshot::read(StateReader &in, const SnapshotFeatures &features) {
   in.begin_section("kvm-vcpu", 1);
   get(in, regs);
   get(in, sregs);
-  uint32_t xsave_size = in.u32();
-  if (xsave_size != features.xsave_size)
-    throw StateError("kvm-vcpu: the snapshot's XSAVE area has " +
-                     std::to_string(xsave_size) + " bytes, this host's " +
-                     std::to_string(features.xsave_size));
-  if (xsave_size > 0) {
-    xsave.assign(xsave_size, 0);
-    in.bytes(xsave.data(), xsave_size);
+  if (features.xsave_size > 0) {
+    xsave.assign(features.xsave_size, 0);
+    get_blob(in, xsave.data(), xsave.size());
   } else {
     get(in, fpu);
   }
   get(in, xcrs);
-  msrs.resize(in.u32());
+  uint32_t msr_count = in.u32();
+  if (msr_count > kMaxSavedMsrs)
+    throw StateError("kvm-vcpu: " + std::to_string(msr_count) +
+                     " saved MSRs is more than any KVM reports");
+  msrs.resize(msr_count);
   for (kvm_msr_entry &entry : msrs) {
     entry = {};
     entry.index = in.u32();

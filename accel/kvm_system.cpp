@@ -77,12 +77,9 @@ KvmSystem::KvmSystem(const std::string &device) {
   require(KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID");
   // KVM says how many entries it needs only by failing with E2BIG.
   for (unsigned entries = 128;; entries *= 2) {
-    std::vector<uint8_t> buffer(sizeof(kvm_cpuid2) +
-                                entries * sizeof(kvm_cpuid_entry2));
-    auto *cpuid = reinterpret_cast<kvm_cpuid2 *>(buffer.data());
-    cpuid->nent = entries;
-    if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
-      supported_cpuid_.assign(cpuid->entries, cpuid->entries + cpuid->nent);
+    FlexArray<kvm_cpuid_entry2> cpuid(c_abi::kCpuidHeader, entries);
+    if (ioctl(fd, c_abi::GET_SUPPORTED_CPUID, cpuid.data()) == 0) {
+      supported_cpuid_.assign(cpuid.entries(), cpuid.entries() + cpuid.count());
       break;
     }
     if (errno != E2BIG || entries >= 4096)
@@ -90,16 +87,14 @@ KvmSystem::KvmSystem(const std::string &device) {
                                std::strerror(errno));
   }
 
-  kvm_msr_list probe{};
-  if (ioctl(fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+  FlexArray<uint32_t> probe(c_abi::kMsrListHeader, 0);
+  if (ioctl(fd, c_abi::GET_MSR_INDEX_LIST, probe.data()) < 0 && errno != E2BIG)
     throw std::runtime_error(std::string("KVM_GET_MSR_INDEX_LIST failed: ") +
                              std::strerror(errno));
-  std::vector<uint8_t> buffer(sizeof(kvm_msr_list) +
-                              probe.nmsrs * sizeof(uint32_t));
-  auto *list = reinterpret_cast<kvm_msr_list *>(buffer.data());
-  list->nmsrs = probe.nmsrs;
-  checked_ioctl(fd, KVM_GET_MSR_INDEX_LIST, list, "KVM_GET_MSR_INDEX_LIST");
-  msr_indices_.assign(list->indices, list->indices + list->nmsrs);
+  FlexArray<uint32_t> list(c_abi::kMsrListHeader, probe.count());
+  checked_ioctl(fd, c_abi::GET_MSR_INDEX_LIST, list.data(),
+                "KVM_GET_MSR_INDEX_LIST");
+  msr_indices_.assign(list.entries(), list.entries() + list.count());
 }
 
 int KvmSystem::extension(int capability) const {

@@ -5,6 +5,7 @@
 // can show as it is.
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,59 @@ public:
 
 private:
   int fd_ = -1;
+};
+
+// linux/kvm.h declares its variable-length arrays behind an empty struct,
+// which C++ (unlike C) sizes as one byte: in C++ the arrays move and the
+// sizes encoded in the ioctl numbers change. The kernel expects C's
+// layout, so these structures are built as FlexArray with C's numbers.
+namespace c_abi {
+constexpr unsigned long with_size(unsigned long request, unsigned long size) {
+  return (request &
+          ~(static_cast<unsigned long>(_IOC_SIZEMASK) << _IOC_SIZESHIFT)) |
+         size << _IOC_SIZESHIFT;
+}
+constexpr size_t kCpuidHeader = 8;    // nent, padding
+constexpr size_t kMsrsHeader = 8;     // nmsrs, pad
+constexpr size_t kMsrListHeader = 4;  // nmsrs
+constexpr size_t kRoutingHeader = 8;  // nr, flags
+constexpr size_t kXsaveRegion = 4096; // region[1024]
+constexpr unsigned long GET_SUPPORTED_CPUID =
+    with_size(KVM_GET_SUPPORTED_CPUID, kCpuidHeader);
+constexpr unsigned long SET_CPUID2 = with_size(KVM_SET_CPUID2, kCpuidHeader);
+constexpr unsigned long GET_MSRS = with_size(KVM_GET_MSRS, kMsrsHeader);
+constexpr unsigned long SET_MSRS = with_size(KVM_SET_MSRS, kMsrsHeader);
+constexpr unsigned long GET_MSR_INDEX_LIST =
+    with_size(KVM_GET_MSR_INDEX_LIST, kMsrListHeader);
+constexpr unsigned long SET_GSI_ROUTING =
+    with_size(KVM_SET_GSI_ROUTING, kRoutingHeader);
+constexpr unsigned long GET_XSAVE = with_size(KVM_GET_XSAVE, kXsaveRegion);
+constexpr unsigned long GET_XSAVE2 = with_size(KVM_GET_XSAVE2, kXsaveRegion);
+constexpr unsigned long SET_XSAVE = with_size(KVM_SET_XSAVE, kXsaveRegion);
+} // namespace c_abi
+
+// A 32-bit count at offset 0, then `header` bytes in, an array of Entry:
+// the C layout of kvm_cpuid2, kvm_msrs, kvm_msr_list and kvm_irq_routing.
+template <typename Entry> class FlexArray {
+public:
+  FlexArray(size_t header, size_t count)
+      : header_(header), buffer_(header + count * sizeof(Entry)) {
+    set_count(static_cast<uint32_t>(count));
+  }
+  void *data() { return buffer_.data(); }
+  uint32_t count() const {
+    uint32_t count;
+    std::memcpy(&count, buffer_.data(), sizeof count);
+    return count;
+  }
+  void set_count(uint32_t count) {
+    std::memcpy(buffer_.data(), &count, sizeof count);
+  }
+  Entry *entries() { return reinterpret_cast<Entry *>(&buffer_[header_]); }
+
+private:
+  size_t header_;
+  std::vector<uint8_t> buffer_;
 };
 
 // ioctl that retries on EINTR and throws "<what> failed: <errno text>".

@@ -80,12 +80,9 @@ KvmVcpu::~KvmVcpu() {
 }
 
 void KvmVcpu::set_cpuid(const std::vector<kvm_cpuid_entry2> &entries) {
-  std::vector<uint8_t> buffer(sizeof(kvm_cpuid2) +
-                              entries.size() * sizeof(kvm_cpuid_entry2));
-  auto *cpuid = reinterpret_cast<kvm_cpuid2 *>(buffer.data());
-  cpuid->nent = static_cast<uint32_t>(entries.size());
-  std::copy(entries.begin(), entries.end(), cpuid->entries);
-  checked_ioctl(fd_.get(), KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
+  FlexArray<kvm_cpuid_entry2> cpuid(c_abi::kCpuidHeader, entries.size());
+  std::copy(entries.begin(), entries.end(), cpuid.entries());
+  checked_ioctl(fd_.get(), c_abi::SET_CPUID2, cpuid.data(), "KVM_SET_CPUID2");
 }
 
 cpu::CpuState KvmVcpu::get_state() {
