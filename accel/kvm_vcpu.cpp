@@ -17,8 +17,8 @@ namespace sable::kvm {
 
 namespace {
 
-// Kicks interrupt KVM_RUN with a signal whose handler does nothing; the
-// signal's only effect is the -EINTR return. SA_RESTART keeps it from
+// A kick is a signal whose handler does nothing: its only effect is making
+// KVM_RUN return -EINTR. SA_RESTART keeps it from
 // interrupting the ordinary system calls devices make on vCPU threads.
 int kick_signal() {
   return SIGRTMIN;

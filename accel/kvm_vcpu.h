@@ -3,10 +3,10 @@
 // dispatch of exits to the machine's buses. The engine owns the vCPUs and
 // decides when loops run, pause and end (VcpuHost).
 
-#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <pthread.h>
+#include <string>
 #include <vector>
 
 #include <linux/kvm.h>

@@ -1,11 +1,15 @@
 #include <catch2/catch.hpp>
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "accel/kvm_engine.h"
+#include "accel/kvm_memory.h"
 #include "accel/kvm_state.h"
 #include "accel/kvm_system.h"
 #include "machine/io_bus.h"
@@ -111,20 +115,24 @@ struct TestMachine {
   // Runs with a watchdog, so a broken engine fails the test instead of
   // hanging it.
   RunOutcome run_bounded() {
-    std::atomic<bool> finished{false};
-    std::atomic<bool> timed_out{false};
+    std::mutex done_lock;
+    std::condition_variable done_changed;
+    bool finished = false;
+    bool timed_out = false;
     std::thread watchdog([&] {
-      auto deadline =
-          std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (!finished && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      if (!finished) {
+      std::unique_lock lock(done_lock);
+      if (!done_changed.wait_for(lock, std::chrono::seconds(5),
+                                 [&] { return finished; })) {
         timed_out = true;
         engine->request_stop(RunOutcome::Shutdown);
       }
     });
     RunOutcome outcome = engine->run();
-    finished = true;
+    {
+      std::lock_guard guard(done_lock);
+      finished = true;
+    }
+    done_changed.notify_all();
     watchdog.join();
     CHECK_FALSE(timed_out);
     return outcome;
@@ -274,6 +282,47 @@ TEST_CASE("KVM engine reports a missing device in one line", "[kvm]") {
     CHECK(message.find("/nonexistent/kvm does not exist") != std::string::npos);
     CHECK(message.find('\n') == std::string::npos);
   }
+}
+
+TEST_CASE("KVM memory slots follow the GuestMemory layout", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  kvm::KvmSystem system;
+  kvm::UniqueFd vm(
+      kvm::checked_ioctl(system.fd(), KVM_CREATE_VM, 0ul, "KVM_CREATE_VM"));
+  std::recursive_mutex lock;
+  MmioBus mmio(lock);
+  GuestMemory memory(mmio);
+  uint8_t *ram = memory.add_ram("ram", 0, kRamSize);
+  memory.add_mmio("vga", 0xa0000, 0x20000);
+  memory.add_rom("bios", 0xf0000, std::vector<uint8_t>(0x10000, 0x90));
+  kvm::KvmMemorySlots slots(vm.get(), 32);
+  slots.sync(memory);
+  auto current = slots.slots();
+  REQUIRE(current.size() == 3);
+  std::sort(current.begin(), current.end(),
+            [](const auto &a, const auto &b) { return a.gpa < b.gpa; });
+  CHECK(current[0].gpa == 0);
+  CHECK(current[0].size == 0xa0000);
+  CHECK(current[0].host == ram);
+  CHECK_FALSE(current[0].read_only);
+  CHECK(current[1].gpa == 0xc0000);
+  CHECK(current[1].size == 0x30000);
+  CHECK(current[1].host == ram + 0xc0000);
+  CHECK(current[2].gpa == 0xf0000);
+  CHECK(current[2].read_only);
+
+  memory.add_alias("shadow", 0xd0000, 0x10000, "bios", 0,
+                   GuestMemory::Kind::Rom);
+  slots.sync(memory);
+  CHECK(slots.slots().size() == 5);
+  memory.remove_region("shadow");
+  memory.remove_region("vga");
+  slots.sync(memory);
+  current = slots.slots();
+  REQUIRE(current.size() == 2);
+  for (const auto &slot : current)
+    CHECK((slot.gpa == 0 ? slot.size == 0xf0000 : slot.read_only));
 }
 
 TEST_CASE("KVM real-mode guest writes OK to a port device", "[kvm]") {
