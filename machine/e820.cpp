@@ -24,6 +24,14 @@ std::vector<E820Entry> build_e820(uint64_t ram_size) {
   return map;
 }
 
+std::vector<E820Entry> build_firmware_e820(uint64_t ram_size) {
+  RamSplit split = split_ram(ram_size);
+  std::vector<E820Entry> map{{0, split.below_4g, E820_RAM}};
+  if (split.above_4g)
+    map.push_back({k4GiB, split.above_4g, E820_RAM});
+  return map;
+}
+
 std::vector<uint8_t> e820_fw_cfg_file(const std::vector<E820Entry> &map) {
   std::vector<uint8_t> out;
   out.reserve(map.size() * kE820FileEntrySize);

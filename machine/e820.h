@@ -47,6 +47,11 @@ RamSplit split_ram(uint64_t ram_size);
 // RAM from 1 MiB to the PCI hole, and the rest above 4 GiB.
 std::vector<E820Entry> build_e820(uint64_t ram_size);
 
+// The map firmware gets through fw_cfg: RAM ranges only, [0, below_4g) and
+// [4 GiB, 4 GiB + above_4g), as QEMU gives them. SeaBIOS makes its own
+// low-memory reservations and drops RAM entries it already knows from CMOS.
+std::vector<E820Entry> build_firmware_e820(uint64_t ram_size);
+
 // QEMU's "etc/e820" fw_cfg file: packed little-endian entries of
 // { u64 address, u64 length, u32 type }.
 constexpr size_t kE820FileEntrySize = 20;

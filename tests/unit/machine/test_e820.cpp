@@ -49,6 +49,14 @@ TEST_CASE("e820 map for less than 640 KiB of RAM", "[e820]") {
   CHECK(map[0] == E820Entry{0, 512 * 1024, E820_RAM});
 }
 
+TEST_CASE("e820 map for firmware holds RAM ranges only", "[e820]") {
+  CHECK(build_firmware_e820(128 * MiB) ==
+        std::vector<E820Entry>{{0, 128 * MiB, E820_RAM}});
+  CHECK(build_firmware_e820(6 * GiB) ==
+        std::vector<E820Entry>{{0, 0xc0000000, E820_RAM},
+                               {0x100000000, 3 * GiB, E820_RAM}});
+}
+
 TEST_CASE("e820 fw_cfg file is packed little-endian", "[e820]") {
   auto bytes = e820_fw_cfg_file(
       {{0x100000, 0x7f00000, E820_RAM}, {0x9fc00, 0x400, E820_RESERVED}});

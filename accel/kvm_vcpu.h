@@ -1,0 +1,107 @@
+#pragma once
+// One KVM vCPU: its fd, the shared kvm_run page, the KVM_RUN loop and the
+// dispatch of exits to the machine's buses. The engine owns the vCPUs and
+// decides when loops run, pause and end (VcpuHost).
+
+#include <cstdint>
+#include <mutex>
+#include <pthread.h>
+#include <string>
+#include <vector>
+
+#include <linux/kvm.h>
+
+#include "accel/engine.h"
+#include "accel/kvm_state.h"
+#include "accel/kvm_system.h"
+#include "cpu/state.h"
+
+namespace sable {
+class GuestMemory;
+class IoPortBus;
+class InterruptController;
+} // namespace sable
+
+namespace sable::kvm {
+
+// What the run loop asks of its engine.
+class VcpuHost {
+public:
+  virtual ~VcpuHost() = default;
+  // Between two KVM_RUNs: blocks while the engine is paused; false when
+  // the run is over.
+  virtual bool checkpoint() = 0;
+  // Ends the run with `outcome` (the first request wins).
+  virtual void request_stop(RunOutcome outcome) = 0;
+  // Counts userspace interrupt-line changes, so a halted vCPU can sleep
+  // until the next one without missing it.
+  virtual uint64_t interrupt_generation() = 0;
+  // Sleeps until the generation moves past `seen` or the run is paused or
+  // stopped; false in the latter case.
+  virtual bool wait_interrupt_change(uint64_t seen) = 0;
+};
+
+struct VcpuWiring {
+  GuestMemory *memory = nullptr;
+  IoPortBus *io = nullptr;
+  // Without an in-kernel irqchip: the controller whose interrupts this
+  // vCPU injects with KVM_INTERRUPT, and the machine lock it is used under.
+  InterruptController *interrupts = nullptr;
+  std::recursive_mutex *machine_lock = nullptr;
+  bool no_reboot = false;
+};
+
+class KvmVcpu {
+public:
+  KvmVcpu(const KvmSystem &system, int vm_fd, unsigned index,
+          const VcpuWiring &wiring, VcpuHost &host,
+          const SnapshotFeatures &features);
+  ~KvmVcpu();
+  KvmVcpu(const KvmVcpu &) = delete;
+  KvmVcpu &operator=(const KvmVcpu &) = delete;
+
+  unsigned index() const { return index_; }
+  int fd() const { return fd_.get(); }
+
+  void set_cpuid(const std::vector<kvm_cpuid_entry2> &entries);
+  // Only while the vCPU's loop is not running or is paused.
+  cpu::CpuState get_state();
+  void set_state(const cpu::CpuState &state);
+  void set_mp_state(uint32_t mp_state);
+  VcpuSnapshot snapshot();
+  void restore(const VcpuSnapshot &snapshot);
+
+  // Thread body: runs until the host's checkpoint says the run is over.
+  // Host errors end the run with RunOutcome::Shutdown and a message.
+  void run_loop();
+  // Thread-safe: makes a current or the next KVM_RUN return at once.
+  void kick();
+
+private:
+  bool enter_guest();
+  void handle_exit();
+  void handle_io();
+  void handle_mmio();
+  void fatal(const std::string &what);
+  void inject_interrupt();
+  bool wait_while_halted();
+  void run_loop_body();
+
+  unsigned index_;
+  UniqueFd fd_;
+  kvm_run *run_ = nullptr;
+  size_t run_size_ = 0;
+  VcpuWiring wiring_;
+  VcpuHost &host_;
+  SnapshotFeatures features_;
+
+  // HLT seen and no interrupt injected since (only without the in-kernel
+  // irqchip, which handles HLT itself).
+  bool halted_ = false;
+
+  std::mutex thread_lock_;
+  bool thread_registered_ = false;
+  pthread_t thread_{};
+};
+
+} // namespace sable::kvm
