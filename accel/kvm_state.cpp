@@ -85,10 +85,15 @@ void for_each_msr(State &state, Visit &&visit) {
     visit(MSR_MTRR_PHYS_BASE0 + i, m.mtrr_var[i]);
 }
 
-template <typename T> void put(StateWriter &out, const T &value) {
-  out.bytes(&value, sizeof value);
+// KVM structures carry their size, so a snapshot from a host whose KVM
+// has other sizes is refused instead of misread.
+void put_blob(StateWriter &out, const void *data, size_t size) {
+  out.u64(size);
+  out.bytes(data, size);
 }
-// StateWriter::bytes prefixes the length; StateReader::bytes reads raw.
+template <typename T> void put(StateWriter &out, const T &value) {
+  put_blob(out, &value, sizeof value);
+}
 void get_blob(StateReader &in, void *data, size_t size) {
   uint64_t length = in.u64();
   if (length != size)
@@ -420,7 +425,7 @@ void VcpuSnapshot::write(StateWriter &out,
   put(out, regs);
   put(out, sregs);
   if (features.xsave_size > 0)
-    out.bytes(xsave.data(), xsave.size());
+    put_blob(out, xsave.data(), xsave.size());
   else
     put(out, fpu);
   put(out, xcrs);
