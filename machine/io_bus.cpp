@@ -89,17 +89,22 @@ void MmioBus::map(uint64_t base, uint64_t length, Device *device) {
   ranges_.add(base, length, device);
 }
 
+bool MmioBus::first_unclaimed_access(uint64_t address) {
+  uint64_t page = address >> 12;
+  if (std::find(logged_unclaimed_.begin(), logged_unclaimed_.end(), page) !=
+      logged_unclaimed_.end())
+    return false;
+  logged_unclaimed_.push_back(page);
+  return true;
+}
+
 uint64_t MmioBus::read(uint64_t address, unsigned size) {
   std::lock_guard guard(lock_);
   const RangeMap::Range *range = ranges_.find(address);
   if (!range) {
-    uint64_t page = address >> 12;
-    if (std::find(logged_unclaimed_.begin(), logged_unclaimed_.end(), page) ==
-        logged_unclaimed_.end()) {
-      logged_unclaimed_.push_back(page);
+    if (first_unclaimed_access(address))
       SABLE_LOG(LOG_UNIMP, "unclaimed MMIO read 0x%" PRIx64 " (size %u)\n",
                 address, size);
-    }
     return all_ones(size);
   }
   return range->device->read(address - range->base, size) & all_ones(size);
@@ -109,14 +114,10 @@ void MmioBus::write(uint64_t address, unsigned size, uint64_t value) {
   std::lock_guard guard(lock_);
   const RangeMap::Range *range = ranges_.find(address);
   if (!range) {
-    uint64_t page = address >> 12;
-    if (std::find(logged_unclaimed_.begin(), logged_unclaimed_.end(), page) ==
-        logged_unclaimed_.end()) {
-      logged_unclaimed_.push_back(page);
+    if (first_unclaimed_access(address))
       SABLE_LOG(LOG_UNIMP,
                 "unclaimed MMIO write 0x%" PRIx64 " (size %u) 0x%" PRIx64 "\n",
                 address, size, value);
-    }
     return;
   }
   range->device->write(address - range->base, size, value & all_ones(size));

@@ -80,6 +80,9 @@ public:
   }
 
 private:
+  // Unclaimed accesses are logged once per page.
+  bool first_unclaimed_access(uint64_t address);
+
   std::recursive_mutex &lock_;
   RangeMap ranges_;
   std::vector<uint64_t> logged_unclaimed_;
