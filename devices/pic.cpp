@@ -19,7 +19,7 @@ uint8_t bit(unsigned irq) {
 // ---- one 8259A ----------------------------------------------------------
 
 uint8_t Pic8259Pair::Chip::irr() const {
-  uint8_t level = (level_all ? 0xFF : elcr) | level_wired;
+  uint8_t level = (level_all ? 0xFF : elcr) | cascade_inputs;
   return uint8_t((irr_edges & ~level) | (inputs & level));
 }
 
@@ -43,8 +43,8 @@ int Pic8259Pair::Chip::pending_irq() const {
     blocking &= ~imr;
   // In special fully nested mode a higher-priority slave interrupt may nest
   // while the cascade input is in service.
-  if (special_fully_nested && !single)
-    blocking &= ~icw3;
+  if (special_fully_nested)
+    blocking &= ~cascade_inputs;
   int in_service = highest_priority(blocking);
   if (in_service < 0)
     return request;
@@ -216,7 +216,7 @@ void Pic8259Pair::reset() {
   master_.elcr_writable = kMasterElcrWritable;
   slave_.elcr_writable = kSlaveElcrWritable;
   // The slave's INT pin drives master IR2 as a level.
-  master_.level_wired = bit(kCascadeIrq);
+  master_.cascade_inputs = bit(kCascadeIrq);
   update_outputs();
 }
 

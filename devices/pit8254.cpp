@@ -427,8 +427,10 @@ void Pit8254::irq0_edge() {
 void Pit8254::save(StateWriter &out) const {
   uint64_t now = now_tick();
   out.begin_section("pit8254", 1);
-  for (const Counter &counter : counters_)
+  for (Counter counter : counters_) {
+    counter.settle(now); // a copy: saving must not change the device
     counter.save(out, now);
+  }
   out.end_section();
 }
 

@@ -285,3 +285,22 @@ TEST_CASE("pit and port 0x61 state round-trips", "[pit]") {
   CHECK(b.sink.rising_edges() == 1);
   CHECK_FALSE(b.pit.gate(COUNTER2));
 }
+
+TEST_CASE("pit save settles a count written for the next period", "[pit]") {
+  PitFixture a;
+  a.program(COUNTER0, 0x04, 1000);
+  a.advance_to_tick(400);
+  a.pit.write(COUNTER0, 1, 0xF4); // 500, taken at tick 1000
+  a.pit.write(COUNTER0, 1, 0x01);
+  a.advance_to_tick(1100);
+  StateWriter out;
+  a.pit.save(out);
+
+  PitFixture b;
+  StateReader in(out.data());
+  b.pit.load(in);
+  CHECK(b.latched(COUNTER0) == 400);
+  b.advance_to_tick(400);
+  CHECK(b.sink.rising_edges() == 1);
+  CHECK(b.latched(COUNTER0) == 500);
+}
