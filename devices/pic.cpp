@@ -41,16 +41,18 @@ int Pic8259Pair::Chip::pending_irq() const {
   uint8_t blocking = isr;
   if (special_mask)
     blocking &= ~imr;
-  // In special fully nested mode a higher-priority slave interrupt may nest
-  // while the cascade input is in service.
-  if (special_fully_nested)
-    blocking &= ~cascade_inputs;
   int in_service = highest_priority(blocking);
   if (in_service < 0)
     return request;
   unsigned request_rank = (unsigned(request) - lowest_priority - 1) & 7;
   unsigned service_rank = (unsigned(in_service) - lowest_priority - 1) & 7;
-  return request_rank < service_rank ? request : -1;
+  if (request_rank < service_rank)
+    return request;
+  // In special fully nested mode the slave may interrupt again while its
+  // cascade input is in service; the slave itself decides on priority.
+  bool nested_cascade = special_fully_nested && request == in_service &&
+                        (cascade_inputs & bit(unsigned(request)));
+  return nested_cascade ? request : -1;
 }
 
 void Pic8259Pair::Chip::set_input(unsigned irq, bool level) {

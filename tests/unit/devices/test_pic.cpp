@@ -315,5 +315,7 @@ TEST_CASE("pic special fully nested mode nests slave interrupts", "[pic]") {
     REQUIRE(f.pic.interrupt_pending());
     CHECK(f.pic.acknowledge_interrupt() == 0x70);
     CHECK(f.slave_isr() == 0x11);
+    f.pic.set_irq(5, true); // the cascade in service still blocks IRQ5
+    CHECK_FALSE(f.pic.interrupt_pending());
   }
 }
