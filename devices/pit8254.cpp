@@ -1,5 +1,7 @@
 #include "devices/pit8254.h"
 
+#include <algorithm>
+
 #include "machine/state.h"
 
 namespace sable {
@@ -8,6 +10,7 @@ namespace {
 
 constexpr unsigned kControlPort = 3;
 constexpr uint64_t kNsPerSecond = 1000000000ull;
+constexpr uint64_t kMinPeriodicIrqNs = 50000;
 
 uint64_t ns_to_ticks(uint64_t ns) {
   return uint64_t((unsigned __int128)ns * Pit8254::kInputHz / kNsPerSecond);
@@ -411,10 +414,16 @@ void Pit8254::update_irq0() {
   if (level != irq0_.level())
     irq0_.set(level);
   uint64_t tick;
-  if (counter.next_edge(now, tick))
-    irq0_timer_.arm_at(ticks_to_ns(tick));
-  else
+  if (!counter.next_edge(now, tick)) {
     irq0_timer_.cancel();
+    return;
+  }
+  uint64_t deadline = ticks_to_ns(tick);
+  // A periodic rate faster than any guest can service would only flood the
+  // event loop; such pulses are coalesced, as KVM's in-kernel PIT does.
+  if (counter.mode == 2 || counter.mode == 3)
+    deadline = std::max(deadline, clock_.now_ns() + kMinPeriodicIrqNs);
+  irq0_timer_.arm_at(deadline);
 }
 
 void Pit8254::irq0_edge() {

@@ -304,3 +304,11 @@ TEST_CASE("pit save settles a count written for the next period", "[pit]") {
   CHECK(b.sink.rising_edges() == 1);
   CHECK(b.latched(COUNTER0) == 500);
 }
+
+TEST_CASE("pit coalesces IRQ0 pulses faster than 20 kHz", "[pit]") {
+  PitFixture f;
+  f.program(COUNTER0, 0x04, 2);               // 596 kHz
+  f.advance_to_tick(Pit8254::kInputHz / 100); // 10 ms
+  CHECK(f.sink.rising_edges() > 150);
+  CHECK(f.sink.rising_edges() <= 200);
+}
