@@ -46,6 +46,7 @@ private:
   uint8_t scancode_set_ = 2;
   bool scanning_ = true;
   uint8_t leds_ = 0;
+  // Kept for the guest only: key repeat comes from the host's key events.
   uint8_t typematic_ = 0;
   uint8_t awaiting_parameter_ = 0; // the command whose argument comes next
   uint8_t last_sent_ = 0;
