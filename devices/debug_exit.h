@@ -15,7 +15,7 @@ public:
   DebugExit(std::function<void(int)> exit, unsigned iosize);
 
   std::string_view name() const override { return "isa-debug-exit"; }
-  // The port is write-only; reads return 0.
+  // The port is write-only; reads return 0, as they do in QEMU.
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
   void reset() override {}

@@ -19,7 +19,7 @@ uint8_t bit(unsigned irq) {
 // ---- one 8259A ----------------------------------------------------------
 
 uint8_t Pic8259Pair::Chip::irr() const {
-  uint8_t level = (level_all ? 0xFF : elcr) | level_wired;
+  uint8_t level = (level_all ? 0xFF : elcr) | cascade_inputs;
   return uint8_t((irr_edges & ~level) | (inputs & level));
 }
 
@@ -41,16 +41,18 @@ int Pic8259Pair::Chip::pending_irq() const {
   uint8_t blocking = isr;
   if (special_mask)
     blocking &= ~imr;
-  // In special fully nested mode a higher-priority slave interrupt may nest
-  // while the cascade input is in service.
-  if (special_fully_nested && !single)
-    blocking &= ~icw3;
   int in_service = highest_priority(blocking);
   if (in_service < 0)
     return request;
   unsigned request_rank = (unsigned(request) - lowest_priority - 1) & 7;
   unsigned service_rank = (unsigned(in_service) - lowest_priority - 1) & 7;
-  return request_rank < service_rank ? request : -1;
+  if (request_rank < service_rank)
+    return request;
+  // In special fully nested mode the slave may interrupt again while its
+  // cascade input is in service; the slave itself decides on priority.
+  bool nested_cascade = special_fully_nested && request == in_service &&
+                        (cascade_inputs & bit(unsigned(request)));
+  return nested_cascade ? request : -1;
 }
 
 void Pic8259Pair::Chip::set_input(unsigned irq, bool level) {
@@ -216,7 +218,7 @@ void Pic8259Pair::reset() {
   master_.elcr_writable = kMasterElcrWritable;
   slave_.elcr_writable = kSlaveElcrWritable;
   // The slave's INT pin drives master IR2 as a level.
-  master_.level_wired = bit(kCascadeIrq);
+  master_.cascade_inputs = bit(kCascadeIrq);
   update_outputs();
 }
 

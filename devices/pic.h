@@ -46,7 +46,9 @@ private:
     uint8_t imr = 0;
     uint8_t elcr = 0;
     uint8_t elcr_writable = 0;
-    uint8_t level_wired = 0; // inputs that are always level (the cascade)
+    // Inputs wired to a slave's INT: level-sensed, and exempt from ISR
+    // blocking in special fully nested mode.
+    uint8_t cascade_inputs = 0;
     uint8_t vector_base = 0;
     uint8_t icw3 = 0;
     uint8_t lowest_priority = 7;

@@ -245,7 +245,8 @@ void Uart16550::write_fifo_control(uint8_t value) {
     rx_timeout_.cancel();
   }
   // The transmit FIFO is always empty: transmission is instantaneous.
-  fcr_ = value & 0xC9; // bits 1-2 self-clear
+  // Other bits only take effect with the FIFO enable bit; 1-2 self-clear.
+  fcr_ = (value & 0x01) ? value & 0xC9 : 0;
   if (clear_rx && backend_)
     backend_->frontend_ready();
 }

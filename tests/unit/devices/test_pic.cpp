@@ -294,3 +294,28 @@ TEST_CASE("pic state round-trips", "[pic]") {
   CHECK_FALSE(b.pic.interrupt_pending());
   CHECK(b.master.read(1, 1) == 0x00);
 }
+
+TEST_CASE("pic special fully nested mode nests slave interrupts", "[pic]") {
+  SECTION("fully nested: the cascade in service blocks the slave") {
+    PicFixture f;
+    f.init();
+    f.pic.set_irq(12, true);
+    CHECK(f.pic.acknowledge_interrupt() == 0x74);
+    f.pic.set_irq(8, true);
+    CHECK_FALSE(f.pic.interrupt_pending());
+  }
+  SECTION("special fully nested: a higher slave IRQ gets through") {
+    PicFixture f;
+    f.init(0x08, 0x70, 0x11, 0x01);
+    f.pic.set_irq(12, true);
+    CHECK(f.pic.acknowledge_interrupt() == 0x74);
+    f.pic.set_irq(13, true); // lower than 12: still waits on the slave
+    CHECK_FALSE(f.pic.interrupt_pending());
+    f.pic.set_irq(8, true);
+    REQUIRE(f.pic.interrupt_pending());
+    CHECK(f.pic.acknowledge_interrupt() == 0x70);
+    CHECK(f.slave_isr() == 0x11);
+    f.pic.set_irq(5, true); // the cascade in service still blocks IRQ5
+    CHECK_FALSE(f.pic.interrupt_pending());
+  }
+}
