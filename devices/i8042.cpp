@@ -269,6 +269,7 @@ void I8042::Window::write(uint64_t offset, unsigned size, uint64_t value) {
 
 void I8042::save(StateWriter &out) const {
   out.begin_section("i8042", 1);
+  out.u64(sizeof ram_);
   out.bytes(ram_, sizeof ram_);
   out.u8(output_);
   out.boolean(output_full_);

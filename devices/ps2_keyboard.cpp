@@ -241,6 +241,7 @@ void Ps2Keyboard::emit_set2(uint16_t code, bool pressed) {
 void Ps2Keyboard::save(StateWriter &out) const {
   out.begin_section("ps2-keyboard", 1);
   std::vector<uint8_t> queued(output_.begin(), output_.end());
+  out.u64(queued.size());
   out.bytes(queued.data(), queued.size());
   out.u8(scancode_set_);
   out.boolean(scanning_);

@@ -213,6 +213,7 @@ void Ps2Mouse::send_packet() {
 void Ps2Mouse::save(StateWriter &out) const {
   out.begin_section("ps2-mouse", 1);
   std::vector<uint8_t> queued(output_.begin(), output_.end());
+  out.u64(queued.size());
   out.bytes(queued.data(), queued.size());
   for (bool v : {remote_mode_, wrap_mode_, reporting_, scaling_2to1_})
     out.boolean(v);

@@ -475,6 +475,7 @@ void RtcCmos::set_memory_size(uint64_t ram_below_4g, uint64_t ram_above_4g) {
 void RtcCmos::save(StateWriter &out) const {
   int64_t now = int64_t(clock_.now_ns());
   out.begin_section("rtc-cmos", 1);
+  out.u64(sizeof ram_);
   out.bytes(ram_, sizeof ram_);
   out.u8(index_);
   out.boolean(nmi_masked_);
