@@ -14,6 +14,9 @@ namespace sable {
 class Piix3 : public PciDevice, public PirqRouter {
 public:
   static constexpr unsigned kPirqRouteBase = 0x60;
+  // The FADT's RESET_REG: writing this value to this port is a hard reset.
+  static constexpr uint16_t kResetControlPort = 0xcf9;
+  static constexpr uint8_t kResetValue = 0x06;
 
   // Registers the bridge at 00:01.0 as the bus's PIRQ router and reset
   // control. `system_reset` runs when the guest requests a reset via 0xCF9.
