@@ -11,6 +11,8 @@ constexpr unsigned kPmBaseRegister = 0x40;
 constexpr uint32_t kPmBaseAddressMask = 0xffc0;
 constexpr unsigned kPmMiscRegister = 0x80;
 constexpr uint8_t kPmIoSpaceEnable = 0x01;
+constexpr unsigned kDeviceActivityB = 0x58;
+constexpr uint32_t kApmcSmiEnable = 1u << 25;
 constexpr unsigned kSmbusBaseRegister = 0x90;
 constexpr unsigned kSmbusConfigRegister = 0xd2;
 
@@ -77,6 +79,10 @@ AcpiPm::AcpiPm(PciBus &bus, IoPortBus &io, Clock &clock, IrqLine sci,
   set_writable(kPmBaseRegister, 4, kPmBaseAddressMask);
   set_config_byte(kPmMiscRegister, kPmIoSpaceEnable);
   set_writable(kPmMiscRegister, 1, kPmIoSpaceEnable);
+  // There is no SMM. With APMC_EN already set, firmware (SeaBIOS) takes SMM
+  // as initialised instead of raising an SMI and waiting for a handler that
+  // would never run; read-only so it stays that way.
+  set_config_dword(kDeviceActivityB, kApmcSmiEnable);
   // The SMBus controller is not modelled; firmware may still place it.
   set_config_dword(kSmbusBaseRegister, 1);
   set_writable(kSmbusBaseRegister, 4, 0xfff0);

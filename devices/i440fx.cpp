@@ -53,6 +53,11 @@ I440fx::I440fx(PciBus &bus, GuestMemory &memory, std::string ram_region,
   std::vector<uint8_t> image(kShadowSize, 0xff);
   std::memcpy(image.data(), rom.data(), rom.size());
   rom_ = memory_.add_rom("pam-rom", kShadowBase, image);
+  // Fails now, at machine setup, if the RAM region cannot back the shadow
+  // segments, rather than later on a guest's PAM write.
+  memory_.add_alias("pam-check", kShadowBase, kShadowSize, ram_region_,
+                    kShadowBase, GuestMemory::Kind::Ram);
+  memory_.remove_region("pam-check");
   set_writable(kPam0, 1, 0x30);
   for (unsigned reg = kPam0 + 1; reg < kPam0 + kPamCount; ++reg)
     set_writable(reg, 1, 0x33);

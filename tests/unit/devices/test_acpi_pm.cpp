@@ -52,6 +52,8 @@ TEST_CASE("acpi-pm: identification and power-on registers", "[acpi_pm]") {
   CHECK(config_read(rig.io, 1, 3, 0x08, 4) == 0x06800003);
   CHECK(config_read(rig.io, 1, 3, 0x40, 4) == 0x601);
   CHECK(config_read(rig.io, 1, 3, 0x80, 1) == 1);
+  config_write(rig.io, 1, 3, 0x58, 4, 0);
+  CHECK(config_read(rig.io, 1, 3, 0x58, 4) == 1u << 25);
   CHECK(rig.io.read(kCnt, 2) == acpi::kPm1SciEnable);
   CHECK(rig.io.read(kSts, 2) == 0);
   CHECK(rig.io.read(kEn, 2) == 0);

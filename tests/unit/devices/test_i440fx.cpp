@@ -57,6 +57,18 @@ TEST_CASE("i440fx: host bridge identification", "[i440fx]") {
   CHECK(config_read(rig.io, 0, 0, 0x72, 1) == 0x4a);
 }
 
+TEST_CASE("i440fx: a RAM region too small for shadowing is refused",
+          "[i440fx]") {
+  std::recursive_mutex lock;
+  IoPortBus io{lock};
+  MmioBus mmio{lock};
+  GuestMemory memory{mmio};
+  PciBus bus{io, mmio, nullptr};
+  memory.add_ram("small", 0, 0xa0000);
+  CHECK_THROWS_AS(I440fx(bus, memory, "small", {}), std::logic_error);
+  CHECK_THROWS_AS(I440fx(bus, memory, "missing", {}), std::logic_error);
+}
+
 TEST_CASE("i440fx: PAM disabled reads the ROM and drops writes", "[i440fx]") {
   Rig rig;
   CHECK(rig.peek(0xc0000) == 0xa0);
