@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "aml_walker.h"
 #include "devices/acpi_pm.h"
 #include "machine/acpi_tables.h"
 
@@ -270,4 +271,42 @@ TEST_CASE("acpi tables: the table-loader script reproduces place()", "[acpi]") {
   AcpiTables::Placed placed = tables.place(kTablesAt, kRsdpAt);
   CHECK(files.at(AcpiTables::kTablesFile) == placed.tables);
   CHECK(files.at(AcpiTables::kRsdpFile) == placed.rsdp);
+}
+
+TEST_CASE("acpi tables: the DSDT parses completely as AML", "[acpi]") {
+  AcpiConfig config;
+  config.com1 = false;
+  for (bool com1 : {false, true}) {
+    config.com1 = com1;
+    AcpiTables tables(config);
+    const AcpiTables::Table *dsdt = nullptr;
+    for (const AcpiTables::Table &t : tables.table_list())
+      if (t.signature == "DSDT")
+        dsdt = &t;
+    REQUIRE(dsdt);
+    Bytes body(tables.tables().begin() + dsdt->offset + 36,
+               tables.tables().begin() + dsdt->offset + dsdt->length);
+    test::AmlWalker aml(body);
+    Bytes broken = body;
+    ++broken[1];
+    CHECK_THROWS(test::AmlWalker{broken});
+
+    std::vector<std::string> devices = {
+        "\\_SB_.PCI0", "\\_SB_.PCI0.ISA_", "\\_SB_.PCI0.ISA_.RTC_",
+        "\\_SB_.PCI0.ISA_.KBD_", "\\_SB_.PCI0.ISA_.MOU_"};
+    if (com1)
+      devices.push_back("\\_SB_.PCI0.ISA_.COM1");
+    CHECK(aml.devices == devices);
+
+    CHECK(aml.names.at("\\_SB_.PCI0._HID").integer == 0x030ad041);
+    CHECK(aml.names.at("\\_SB_.PCI0._PRT").elements == 124);
+    CHECK(aml.names.at("\\_S5_").elements == 4);
+    CHECK(aml.names.at("\\_S5_").opcode == 0x12);
+    for (const auto &[path, object] : aml.names) {
+      INFO(path);
+      if (path.size() > 4 && path.substr(path.size() - 4) == "_CRS")
+        CHECK(test::resource_template_well_formed(object.bytes));
+    }
+    CHECK(aml.names.count("\\_SB_.PCI0.ISA_.COM1._CRS") == (com1 ? 1 : 0));
+  }
 }
