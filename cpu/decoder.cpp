@@ -569,6 +569,8 @@ private:
       break;
     case Spec::X87:
       if (!is_memory) {
+        if (!decoding::x87_register_form_exists(opcode_, out_.modrm))
+          return invalid_operand();
         op = {OperandKind::St, 10, modrm_.rm};
         break;
       }

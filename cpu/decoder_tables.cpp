@@ -637,7 +637,35 @@ constexpr uint8_t kX87Sizes[8][8] = {
     {2, 2, 2, 2, 10, 8, 10, 8},         // DF: m16int, m80bcd, m64int
 };
 
+// Register forms (mod = 11) of D8..DF that exist, as ranges of the ModRM
+// byte (SDM Vol. 2, A.4.2); undocumented aliases processors execute (FSTP1,
+// FXCH4, FCOMP5, FFREEP, ...) count as existing.
+struct ModRmRange {
+  uint8_t first, last;
+};
+constexpr ModRmRange kX87RegisterForms[8][6] = {
+    {{0xc0, 0xff}}, // D8
+    {{0xc0, 0xd0},
+     {0xd8, 0xe1},
+     {0xe4, 0xe5},
+     {0xe8, 0xee},
+     {0xf0, 0xff}},                             // D9
+    {{0xc0, 0xdf}, {0xe9, 0xe9}},               // DA
+    {{0xc0, 0xdf}, {0xe0, 0xe4}, {0xe8, 0xf7}}, // DB
+    {{0xc0, 0xff}},                             // DC
+    {{0xc0, 0xef}},                             // DD
+    {{0xc0, 0xd7}, {0xd9, 0xd9}, {0xe0, 0xff}}, // DE
+    {{0xc0, 0xe0}, {0xe8, 0xf7}},               // DF
+};
+
 } // namespace
+
+bool x87_register_form_exists(uint8_t opcode, uint8_t modrm) {
+  for (const ModRmRange &range : kX87RegisterForms[opcode - 0xd8])
+    if (range.last != 0 && modrm >= range.first && modrm <= range.last)
+      return true;
+  return false;
+}
 
 uint8_t x87_memory_size(uint8_t opcode, uint8_t reg, uint8_t opsize) {
   uint8_t size = kX87Sizes[opcode - 0xd8][reg & 7];

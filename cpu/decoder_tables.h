@@ -198,4 +198,7 @@ extern const SlotTable kOpcodeSlots;
 // form (#UD). Environment and state images depend on the operand size.
 uint8_t x87_memory_size(uint8_t opcode, uint8_t reg, uint8_t opsize);
 
+// Whether the register form (mod = 11) `modrm` of x87 escape `opcode` exists.
+bool x87_register_form_exists(uint8_t opcode, uint8_t modrm);
+
 } // namespace sable::cpu::decoding

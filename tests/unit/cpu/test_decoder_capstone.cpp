@@ -1,0 +1,439 @@
+// Cross-checks decoded instruction lengths against Capstone on random
+// encodings of every opcode of the one-byte, 0F, 0F 38 and 0F 3A maps.
+
+#include <capstone/capstone.h>
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu/instruction.h"
+
+using namespace sable::cpu;
+
+namespace {
+
+constexpr int kCasesPerOpcode = 340;
+constexpr size_t kMaxReported = 8;
+constexpr unsigned kBufferSize = 24;
+
+enum Map { kOneByte, k0F, k0F38, k0F3A };
+
+struct Encoding {
+  uint8_t bytes[kBufferSize];
+  unsigned prefix_count; // legacy prefixes and REX before the opcode
+  bool lock;
+  bool rex;
+};
+
+// Random legacy prefixes (sometimes LOCK), a REX prefix in 64-bit mode,
+// the opcode and random ModRM/SIB/displacement/immediate bytes.
+class EncodingGenerator {
+public:
+  explicit EncodingGenerator(uint64_t seed) : random_(seed) {}
+
+  Encoding next(CodeSize mode, Map map, uint8_t opcode) {
+    static constexpr uint8_t kPrefixes[] = {0x66, 0x67, 0xf2, 0xf3, 0x26,
+                                            0x2e, 0x36, 0x3e, 0x64, 0x65};
+    Encoding e{};
+    unsigned pos = 0;
+    unsigned count = random_() % 4;
+    for (unsigned i = 0; i < count; ++i)
+      e.bytes[pos++] = kPrefixes[random_() % sizeof(kPrefixes)];
+    if (random_() % 16 == 0) {
+      e.bytes[pos++] = 0xf0;
+      e.lock = true;
+    }
+    if (mode == CodeSize::Bits64 && random_() % 2) {
+      e.bytes[pos++] = static_cast<uint8_t>(0x40 | (random_() % 16));
+      e.rex = true;
+    }
+    e.prefix_count = pos;
+    if (map != kOneByte)
+      e.bytes[pos++] = 0x0f;
+    if (map == k0F38)
+      e.bytes[pos++] = 0x38;
+    if (map == k0F3A)
+      e.bytes[pos++] = 0x3a;
+    e.bytes[pos++] = opcode;
+    while (pos < kBufferSize)
+      e.bytes[pos++] = static_cast<uint8_t>(random_());
+    return e;
+  }
+
+private:
+  std::mt19937_64 random_;
+};
+
+bool is_prefix_or_escape(CodeSize mode, Map map, uint8_t opcode) {
+  if (map == k0F)
+    return opcode == 0x38 || opcode == 0x3a;
+  if (map != kOneByte)
+    return false;
+  switch (opcode) {
+  case 0x0f:
+  case 0x26:
+  case 0x2e:
+  case 0x36:
+  case 0x3e:
+  case 0x64:
+  case 0x65:
+  case 0x66:
+  case 0x67:
+  case 0xf0:
+  case 0xf2:
+  case 0xf3:
+    return true;
+  default:
+    return mode == CodeSize::Bits64 && (opcode & 0xf0) == 0x40;
+  }
+}
+
+// Encodings outside the general-purpose/system set, where sable may leave
+// an encoding Invalid that Capstone knows: x87, SIMD/MMX, VEX, EVEX, XOP,
+// 3DNow!.
+bool is_general_purpose(CodeSize mode, Map map, uint8_t opcode, uint8_t modrm) {
+  switch (map) {
+  case kOneByte:
+    if (opcode >= 0xd8 && opcode <= 0xdf)
+      return false; // x87
+    if ((opcode == 0xc4 || opcode == 0xc5) &&
+        (mode == CodeSize::Bits64 || modrm >= 0xc0))
+      return false; // VEX
+    if (opcode == 0x62 && (mode == CodeSize::Bits64 || modrm >= 0xc0))
+      return false; // EVEX
+    if (opcode == 0x8f && (modrm & 0x38) != 0)
+      return false; // XOP
+    return true;
+  case k0F:
+    if (opcode == 0x0e || opcode == 0x0f)
+      return false; // 3DNow!
+    if ((opcode >= 0x10 && opcode <= 0x17) ||
+        (opcode >= 0x28 && opcode <= 0x2f) ||
+        (opcode >= 0x50 && opcode <= 0x7f) || opcode == 0xc2 ||
+        (opcode >= 0xc4 && opcode <= 0xc6) ||
+        (opcode >= 0xd0 && opcode <= 0xfe))
+      return false;
+    return true;
+  case k0F38:
+    return (opcode >= 0x80 && opcode <= 0x82) || opcode == 0xf0 ||
+           opcode == 0xf1 || opcode == 0xf5 || opcode == 0xf6 ||
+           opcode == 0xf8 || opcode == 0xf9;
+  case k0F3A:
+    return false;
+  }
+  return false;
+}
+
+class Capstone {
+public:
+  explicit Capstone(CodeSize mode) {
+    cs_mode cs = mode == CodeSize::Bits16   ? CS_MODE_16
+                 : mode == CodeSize::Bits32 ? CS_MODE_32
+                                            : CS_MODE_64;
+    ok_ = cs_open(CS_ARCH_X86, cs, &handle_) == CS_ERR_OK;
+    if (ok_)
+      insn_ = cs_malloc(handle_);
+  }
+  ~Capstone() {
+    if (insn_)
+      cs_free(insn_, 1);
+    if (ok_)
+      cs_close(&handle_);
+  }
+  bool ok() const { return ok_; }
+
+  // Length of the first instruction, 0 when Capstone rejects it.
+  unsigned length(const uint8_t *bytes, size_t size) {
+    const uint8_t *code = bytes;
+    uint64_t address = 0x1000;
+    if (!cs_disasm_iter(handle_, &code, &size, &address, insn_))
+      return 0;
+    return insn_->size;
+  }
+  const char *mnemonic() const { return insn_->mnemonic; }
+
+private:
+  csh handle_ = 0;
+  cs_insn *insn_ = nullptr;
+  bool ok_ = false;
+};
+
+struct Case {
+  CodeSize mode;
+  Map map;
+  uint8_t opcode;
+  const Encoding &encoding;
+  const Instruction &decoded;
+  unsigned capstone_length;
+  std::string mnemonic;
+
+  uint8_t modrm_byte() const {
+    unsigned pos = encoding.prefix_count + (map == kOneByte ? 1
+                                            : map == k0F    ? 2
+                                                            : 3);
+    return encoding.bytes[pos];
+  }
+  bool mnemonic_is(const char *name) const { return mnemonic == name; }
+};
+
+// The same encoding without the prefix bytes `drop` selects (REX stays
+// directly before the opcode, so it keeps its meaning).
+std::vector<uint8_t> without_prefixes(const Encoding &e,
+                                      bool (*drop)(uint8_t)) {
+  std::vector<uint8_t> bytes;
+  for (unsigned i = 0; i < kBufferSize; ++i)
+    if (i >= e.prefix_count || !drop(e.bytes[i]))
+      bytes.push_back(e.bytes[i]);
+  return bytes;
+}
+
+bool is_lock(uint8_t byte) {
+  return byte == 0xf0;
+}
+bool is_repeat(uint8_t byte) {
+  return byte == 0xf2 || byte == 0xf3;
+}
+bool is_mandatory_prefix(uint8_t byte) {
+  return byte == 0x66 || is_repeat(byte);
+}
+
+bool has_prefix(const Encoding &e, uint8_t prefix) {
+  for (unsigned i = 0; i < e.prefix_count; ++i)
+    if (e.bytes[i] == prefix)
+      return true;
+  return false;
+}
+
+bool has_66_before_repeat(const Encoding &e) {
+  bool seen_66 = false;
+  for (unsigned i = 0; i < e.prefix_count; ++i) {
+    seen_66 = seen_66 || e.bytes[i] == 0x66;
+    if (seen_66 && is_repeat(e.bytes[i]))
+      return true;
+  }
+  return false;
+}
+
+bool sable_accepts(const std::vector<uint8_t> &bytes, CodeSize mode) {
+  Instruction insn;
+  return decode(bytes.data(), static_cast<unsigned>(bytes.size()), mode,
+                insn) == DecodeStatus::Ok;
+}
+
+// Length disagreements where Capstone 4 is wrong and sable follows the SDM;
+// returns the reason, or nullptr.
+const char *known_length_quirk(const Case &c, Capstone &capstone) {
+  const Encoding &e = c.encoding;
+  // Intel processors ignore 66 on near relative branches in 64-bit mode
+  // (SDM Vol. 2, JMP/CALL/Jcc: "operand size is forced to 64 bits"), so
+  // the displacement stays 32 bits. Capstone 4 reads rel16 when 66 is
+  // present (AMD's behaviour) and also, wrongly, for 67 with REX.W.
+  bool near_branch =
+      (c.map == kOneByte && (c.opcode == 0xe8 || c.opcode == 0xe9)) ||
+      (c.map == k0F && (c.opcode & 0xf0) == 0x80);
+  if (c.mode == CodeSize::Bits64 && near_branch &&
+      c.decoded.length == c.capstone_length + 2)
+    return "rel16 on a near branch in 64-bit mode";
+  // Capstone 4 lets an F2/F3 that follows 66 cancel the operand-size
+  // override; the SDM keeps 66 in effect for non-SIMD instructions. The
+  // same bytes without F2/F3 decode to sable's length in Capstone.
+  if (has_66_before_repeat(e)) {
+    std::vector<uint8_t> bytes = without_prefixes(e, is_repeat);
+    unsigned dropped = kBufferSize - static_cast<unsigned>(bytes.size());
+    if (capstone.length(bytes.data(), bytes.size()) + dropped ==
+        c.decoded.length)
+      return "F2/F3 after 66 drops 66";
+  }
+  // RET imm16 always has a 16-bit immediate; Capstone 4 reads 32 bits when
+  // REX.W comes with 66 or 67.
+  bool rex_w = e.rex && (e.bytes[e.prefix_count - 1] & 8);
+  if (c.map == kOneByte && c.opcode == 0xc2 && rex_w &&
+      c.capstone_length == c.decoded.length + 2u)
+    return "RET imm16 with REX.W";
+  // UD0 and UD1 take a ModRM byte (SDM Vol. 2, UD); Capstone 4 decodes
+  // them as two-byte instructions.
+  if (c.map == k0F && (c.opcode == 0xb9 || c.opcode == 0xff) &&
+      c.capstone_length == e.prefix_count + 2)
+    return "UD0/UD1 without ModRM";
+  return nullptr;
+}
+
+// Encodings Capstone decodes but the SDM makes #UD for the CPU sable
+// models: returns the reason, or nullptr.
+const char *allowed_invalid(const Case &c) {
+  const Encoding &e = c.encoding;
+  // Capstone does not check LOCK; the SDM raises #UD for LOCK on anything
+  // but a memory-destination read-modify-write instruction.
+  if (e.lock && sable_accepts(without_prefixes(e, is_lock), c.mode))
+    return "LOCK on a non-lockable form";
+  // 66/F2/F3 on a form the SDM marks NP, or F2/F3 on an instruction whose
+  // forms they select, is #UD or reserved (SDM Vol. 2, 2.1.1 and 3.1.1.1:
+  // "NP ... will either cause #UD or result in the encoding for a
+  // different instruction"). Capstone 4 ignores such prefixes.
+  bool prefix_selected =
+      (c.map == k0F &&
+       (c.opcode == 0x01 || c.opcode == 0xae || c.opcode == 0xb8 ||
+        c.opcode == 0xbc || c.opcode == 0xbd || c.opcode == 0xc3 ||
+        c.opcode == 0xc7)) ||
+      (c.map == k0F38 &&
+       (c.opcode == 0x82 || c.opcode == 0xf0 || c.opcode == 0xf1));
+  if (prefix_selected &&
+      (sable_accepts(without_prefixes(e, is_repeat), c.mode) ||
+       sable_accepts(without_prefixes(e, is_mandatory_prefix), c.mode)))
+    return "prefix on an NP form";
+  uint8_t modrm = c.modrm_byte();
+  uint8_t reg = (modrm >> 3) & 7;
+  if (c.map == kOneByte && c.opcode == 0x8e && reg == CS)
+    return "MOV to CS is #UD";
+  if (c.map == k0F && c.opcode >= 0x20 && c.opcode <= 0x23)
+    return "reserved control or debug register";
+  if (c.map == k0F && (c.opcode == 0x05 || c.opcode == 0x07) &&
+      c.mode != CodeSize::Bits64)
+    return "SYSCALL/SYSRET outside 64-bit mode (Intel)";
+  if (c.mnemonic_is("swapgs") && c.mode != CodeSize::Bits64)
+    return "SWAPGS outside 64-bit mode";
+  if (c.map == k0F && (c.opcode == 0xa6 || c.opcode == 0xa7))
+    return "VIA PadLock, not an Intel/AMD instruction";
+  if (c.map == k0F38 && c.opcode == 0x82 && !has_prefix(e, 0x66))
+    return "INVPCID without its mandatory 66";
+  // Extensions sable's CPUID does not advertise raise #UD.
+  static const char *const kUnadvertised[] = {
+      // VMX, SMX
+      "vmcall", "vmlaunch", "vmresume", "vmxoff", "vmptrld", "vmptrst",
+      "vmclear", "vmxon", "vmread", "vmwrite", "invept", "invvpid", "vmfunc",
+      "getsec",
+      // SVM
+      "vmrun", "vmmcall", "vmload", "vmsave", "stgi", "clgi", "skinit",
+      "invlpga",
+      // TSX, SMAP, PKU, SGX, ADX, RDPID
+      "xbegin", "xabort", "xend", "xtest", "clac", "stac", "rdpkru", "wrpkru",
+      "encls", "enclu", "adcx", "adox", "rdpid"};
+  for (const char *name : kUnadvertised)
+    if (c.mnemonic_is(name))
+      return "extension sable does not advertise";
+  return nullptr;
+}
+
+std::string describe(const Case &c, const char *problem) {
+  static const char *kModeNames[] = {"", "", "16-bit", "",      "32-bit",
+                                     "", "", "",       "64-bit"};
+  std::string text = std::string(kModeNames[static_cast<int>(c.mode)]) + " ";
+  char hex[4];
+  for (unsigned i = 0; i < 15; ++i) {
+    std::snprintf(hex, sizeof(hex), "%02x ", c.encoding.bytes[i]);
+    text += hex;
+  }
+  text += ": " + std::string(problem) + " sable length " +
+          std::to_string(c.decoded.length) + " (" + op_name(c.decoded.op) +
+          "), capstone length " + std::to_string(c.capstone_length) + " (" +
+          c.mnemonic + ")";
+  return text;
+}
+
+struct Tally {
+  uint64_t cases = 0;
+  uint64_t both_decoded = 0;
+  uint64_t only_capstone = 0; // outside the checked set or allow-listed
+  uint64_t only_sable = 0;
+  uint64_t quirks = 0;
+  std::vector<std::string> failures;
+  uint64_t failure_count = 0;
+
+  // Reports the first failure of each opcode, up to kMaxReported.
+  void fail(const Case &c, const char *problem) {
+    ++failure_count;
+    unsigned key = c.map << 8 | c.opcode;
+    if (failures.size() < kMaxReported && key != last_reported) {
+      failures.push_back(describe(c, problem));
+      last_reported = key;
+    }
+  }
+  unsigned last_reported = ~0u;
+};
+
+Tally cross_check(CodeSize mode, uint64_t seed) {
+  Tally tally;
+  Capstone capstone(mode);
+  REQUIRE(capstone.ok());
+  EncodingGenerator generator(seed);
+  for (Map map : {kOneByte, k0F, k0F38, k0F3A}) {
+    for (unsigned opcode = 0; opcode < 256; ++opcode) {
+      auto op = static_cast<uint8_t>(opcode);
+      if (is_prefix_or_escape(mode, map, op))
+        continue;
+      for (int i = 0; i < kCasesPerOpcode; ++i) {
+        Encoding e = generator.next(mode, map, op);
+        Instruction insn;
+        DecodeStatus status = decode(e.bytes, kBufferSize, mode, insn);
+        unsigned cs_length = capstone.length(e.bytes, kBufferSize);
+        ++tally.cases;
+        Case c{mode,
+               map,
+               op,
+               e,
+               insn,
+               cs_length,
+               cs_length ? capstone.mnemonic() : "-"};
+        if (status == DecodeStatus::Ok && cs_length) {
+          ++tally.both_decoded;
+          if (insn.length == cs_length)
+            continue;
+          if (known_length_quirk(c, capstone))
+            ++tally.quirks;
+          else
+            tally.fail(c, "length mismatch:");
+        } else if (cs_length) {
+          ++tally.only_capstone;
+          if (is_general_purpose(mode, map, op, c.modrm_byte()) &&
+              !allowed_invalid(c))
+            tally.fail(c, "sable Invalid, capstone decodes:");
+        } else if (status == DecodeStatus::Ok) {
+          ++tally.only_sable;
+        }
+      }
+    }
+  }
+  return tally;
+}
+
+void report(const char *name, const Tally &tally) {
+  std::printf("%s: %llu cases, %llu decoded by both, %llu only by capstone, "
+              "%llu only by sable, %llu known capstone quirks, %llu "
+              "failures\n",
+              name, static_cast<unsigned long long>(tally.cases),
+              static_cast<unsigned long long>(tally.both_decoded),
+              static_cast<unsigned long long>(tally.only_capstone),
+              static_cast<unsigned long long>(tally.only_sable),
+              static_cast<unsigned long long>(tally.quirks),
+              static_cast<unsigned long long>(tally.failure_count));
+  for (const std::string &failure : tally.failures)
+    UNSCOPED_INFO(failure);
+  CHECK(tally.failure_count == 0);
+}
+
+} // namespace
+
+TEST_CASE("decoder lengths match capstone in 16-bit mode",
+          "[decoder][capstone]") {
+  Tally tally = cross_check(CodeSize::Bits16, 0x5ab1e16);
+  report("16-bit", tally);
+  CHECK(tally.cases > 330000);
+}
+
+TEST_CASE("decoder lengths match capstone in 32-bit mode",
+          "[decoder][capstone]") {
+  Tally tally = cross_check(CodeSize::Bits32, 0x5ab1e32);
+  report("32-bit", tally);
+  CHECK(tally.cases > 330000);
+}
+
+TEST_CASE("decoder lengths match capstone in 64-bit mode",
+          "[decoder][capstone]") {
+  Tally tally = cross_check(CodeSize::Bits64, 0x5ab1e64);
+  report("64-bit", tally);
+  CHECK(tally.cases > 330000);
+}
