@@ -15,49 +15,7 @@ using enum Spec;
 using O = Op;
 
 constexpr bool uses_modrm(Spec spec) {
-  switch (spec) {
-  case Eb:
-  case Ew:
-  case Ed:
-  case Ev:
-  case Ey:
-  case Ez:
-  case EvMw:
-  case Gb:
-  case Gw:
-  case Gd:
-  case Gv:
-  case Gy:
-  case M:
-  case Mb:
-  case Mw:
-  case Md:
-  case Mq:
-  case Mv:
-  case My:
-  case Mp:
-  case Ma:
-  case Ms:
-  case Mcx:
-  case Mdq:
-  case Ry:
-  case Rv:
-  case Rmode:
-  case Gmode:
-  case Sw:
-  case Cd:
-  case Dd:
-  case Vx:
-  case Wx:
-  case Ux:
-  case Pq:
-  case Qq:
-  case Nq:
-  case X87:
-    return true;
-  default:
-    return false;
-  }
+  return spec != None && spec <= kLastModRmSpec;
 }
 
 // Byte forms: the destination (or OUT's source) is a byte register.
@@ -116,6 +74,8 @@ constexpr uint8_t kNP66 = kPfxNoRep;
 // ADD..CMP share one layout at 00..3D and in the 80..83 groups.
 constexpr Op kAluOps[8] = {O::ADD, O::OR,  O::ADC, O::SBB,
                            O::AND, O::SUB, O::XOR, O::CMP};
+// Shift group /6 is an undocumented alias of /4 (SAL = SHL) that
+// processors execute.
 constexpr Op kShiftOps[8] = {O::ROL, O::ROR, O::RCL, O::RCR,
                              O::SHL, O::SHR, O::SHL, O::SAR};
 
@@ -563,9 +523,9 @@ constexpr Form kForms[] = {
   sse38(0xcf, k66),
   sse38(0xdb, k66).to(0xdf),
   form(kMap0F38, 0xf0, O::MOVBE, Gv, Mv, None).mem().pfx(kNP66),
-  form(kMap0F38, 0xf0, O::SIMD, Gd, Eb, None).pfx(kF2), // CRC32
+  form(kMap0F38, 0xf0, O::SIMD, Gy, Eb, None).pfx(kF2), // CRC32
   form(kMap0F38, 0xf1, O::MOVBE, Mv, Gv, None).mem().pfx(kNP66),
-  form(kMap0F38, 0xf1, O::SIMD, Gd, Ev, None).pfx(kF2), // CRC32
+  form(kMap0F38, 0xf1, O::SIMD, Gy, Ev, None).pfx(kF2), // CRC32
 
   // 0F 3A: every form takes an imm8.
   sse3a(0x08, k66).to(0x0e),

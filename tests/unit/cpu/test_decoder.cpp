@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <initializer_list>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -454,4 +455,42 @@ TEST_CASE("decoder: op names and block ends", "[decoder]") {
   CHECK(op_ends_block(Op::MOV_CR));
   CHECK_FALSE(op_ends_block(Op::ADD));
   CHECK_FALSE(op_ends_block(Op::PUSH));
+}
+
+TEST_CASE("decoder: a prefix of a valid encoding is Truncated", "[decoder]") {
+  // For random encodings that decode, every shorter `available` must ask
+  // for more bytes, whatever follows in the buffer, and the full length
+  // must give the same result as a longer buffer.
+  std::mt19937 random(0x5ab1e);
+  static constexpr uint8_t kPrefixes[] = {0x66, 0x67, 0xf2, 0xf3, 0x2e,
+                                          0x64, 0xf0, 0x48, 0x41, 0x0f};
+  int checked = 0;
+  for (int i = 0; i < 20000; ++i) {
+    CodeSize mode = i % 3 == 0 ? k16 : i % 3 == 1 ? k32 : k64;
+    uint8_t bytes[24];
+    unsigned prefixes = random() % 4;
+    for (unsigned j = 0; j < sizeof(bytes); ++j)
+      bytes[j] = j < prefixes ? kPrefixes[random() % sizeof(kPrefixes)]
+                              : static_cast<uint8_t>(random());
+    Instruction full;
+    if (decode(bytes, sizeof(bytes), mode, full) != DecodeStatus::Ok)
+      continue;
+    ++checked;
+    for (unsigned available = 0; available < full.length; ++available) {
+      uint8_t partial[24];
+      for (unsigned j = 0; j < sizeof(partial); ++j)
+        partial[j] = j < available ? bytes[j] : static_cast<uint8_t>(~j);
+      Instruction insn;
+      if (decode(partial, available, mode, insn) != DecodeStatus::Truncated)
+        FAIL("not Truncated at " << available << " of " << int(full.length)
+                                 << " bytes, opcode " << full.opcode);
+    }
+    Instruction exact;
+    REQUIRE(decode(bytes, full.length, mode, exact) == DecodeStatus::Ok);
+    REQUIRE(exact.length == full.length);
+    REQUIRE(exact.op == full.op);
+    REQUIRE(exact.imm == full.imm);
+    REQUIRE(exact.disp == full.disp);
+  }
+  CHECK(checked > 5000);
 }
