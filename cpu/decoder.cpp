@@ -403,6 +403,9 @@ private:
     case Spec::EvMw:
       op = rm_operand(v, 2);
       break;
+    case Spec::EzMw:
+      op = rm_operand(z, 2);
+      break;
     case Spec::Gb:
       op = byte_register(reg_field());
       break;

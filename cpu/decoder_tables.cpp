@@ -175,7 +175,7 @@ constexpr Form kForms[] = {
   one(0x8b, O::MOV, Gv, Ev),
   one(0x8c, O::MOV_SEG, EvMw, Sw),
   one(0x8d, O::LEA, Gv, M),
-  one(0x8e, O::MOV_SEG, Sw, Ew),
+  one(0x8e, O::MOV_SEG, Sw, EvMw),
   // 8F /1..7 is AMD's XOP escape, which sable does not implement.
   one(0x8f, O::POP, Ev).group(0).with(kDefault64),
 
@@ -337,8 +337,8 @@ constexpr Form kForms[] = {
   two(0x01, O::SWAPGS).group(7).rm_is(0).with(kOnly64),
   two(0x01, O::RDTSCP).group(7).rm_is(1),
   two(0x01, O::INVLPG, M).group(7).mem(),
-  two(0x02, O::LAR, Gv, Ew),
-  two(0x03, O::LSL, Gv, Ew),
+  two(0x02, O::LAR, Gv, EzMw),
+  two(0x03, O::LSL, Gv, EzMw),
   // SYSCALL/SYSRET are #UD outside 64-bit mode on Intel processors.
   two(0x05, O::SYSCALL).with(kOnly64),
   two(0x06, O::CLTS),

@@ -26,6 +26,7 @@ enum class Spec : uint8_t {
   // ModRM-based
   Eb, Ew, Ed, Ev, Ey, Ez,
   EvMw,  // register: operand size; memory: a word (MOV from Sreg, SMSW)
+  EzMw,  // register: operand size capped at 4; memory: a word (LAR, LSL)
   Gb, Gw, Gd, Gv, Gy,
   M,     // memory whose extent the instruction defines (LEA, INVLPG, ...)
   Mb, Mw, Md, Mq, Mv, My,

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -17,6 +18,7 @@ using namespace sable::cpu;
 namespace {
 
 constexpr int kCasesPerOpcode = 340;
+constexpr int kFieldCasesPerOpcode = 200;
 constexpr size_t kMaxReported = 8;
 constexpr unsigned kBufferSize = 24;
 
@@ -130,11 +132,13 @@ bool is_general_purpose(CodeSize mode, Map map, uint8_t opcode, uint8_t modrm) {
 
 class Capstone {
 public:
-  explicit Capstone(CodeSize mode) {
+  Capstone(CodeSize mode, bool detail) {
     cs_mode cs = mode == CodeSize::Bits16   ? CS_MODE_16
                  : mode == CodeSize::Bits32 ? CS_MODE_32
                                             : CS_MODE_64;
     ok_ = cs_open(CS_ARCH_X86, cs, &handle_) == CS_ERR_OK;
+    if (ok_ && detail)
+      cs_option(handle_, CS_OPT_DETAIL, CS_OPT_ON);
     if (ok_)
       insn_ = cs_malloc(handle_);
   }
@@ -155,6 +159,11 @@ public:
     return insn_->size;
   }
   const char *mnemonic() const { return insn_->mnemonic; }
+  const cs_x86 &detail() const { return insn_->detail->x86; }
+  const char *register_name(unsigned reg) const {
+    const char *name = cs_reg_name(handle_, reg);
+    return name ? name : "";
+  }
 
 private:
   csh handle_ = 0;
@@ -357,7 +366,7 @@ struct Tally {
 
 Tally cross_check(CodeSize mode, uint64_t seed) {
   Tally tally;
-  Capstone capstone(mode);
+  Capstone capstone(mode, false);
   REQUIRE(capstone.ok());
   EncodingGenerator generator(seed);
   for (Map map : {kOneByte, k0F, k0F38, k0F3A}) {
@@ -393,6 +402,210 @@ Tally cross_check(CodeSize mode, uint64_t seed) {
             tally.fail(c, "sable Invalid, capstone decodes:");
         } else if (status == DecodeStatus::Ok) {
           ++tally.only_sable;
+        }
+      }
+    }
+  }
+  return tally;
+}
+
+// Capstone's name for a sable register operand.
+std::string register_name(const Operand &op) {
+  static const char *const kGpr[16][4] = {
+      {"al", "ax", "eax", "rax"},      {"cl", "cx", "ecx", "rcx"},
+      {"dl", "dx", "edx", "rdx"},      {"bl", "bx", "ebx", "rbx"},
+      {"spl", "sp", "esp", "rsp"},     {"bpl", "bp", "ebp", "rbp"},
+      {"sil", "si", "esi", "rsi"},     {"dil", "di", "edi", "rdi"},
+      {"r8b", "r8w", "r8d", "r8"},     {"r9b", "r9w", "r9d", "r9"},
+      {"r10b", "r10w", "r10d", "r10"}, {"r11b", "r11w", "r11d", "r11"},
+      {"r12b", "r12w", "r12d", "r12"}, {"r13b", "r13w", "r13d", "r13"},
+      {"r14b", "r14w", "r14d", "r14"}, {"r15b", "r15w", "r15d", "r15"}};
+  static const char *const kHigh8[4] = {"ah", "ch", "dh", "bh"};
+  static const char *const kSeg[6] = {"es", "cs", "ss", "ds", "fs", "gs"};
+  unsigned n = op.reg;
+  switch (op.kind) {
+  case OperandKind::Reg: {
+    int column = op.size == 1 ? 0 : op.size == 2 ? 1 : op.size == 4 ? 2 : 3;
+    return n < 16 ? kGpr[n][column] : "?";
+  }
+  case OperandKind::RegHigh8:
+    return n < 4 ? kHigh8[n] : "?";
+  case OperandKind::Seg:
+    return n < 6 ? kSeg[n] : "?";
+  case OperandKind::Cr:
+    return "cr" + std::to_string(n);
+  case OperandKind::Dr:
+    return "dr" + std::to_string(n);
+  case OperandKind::Xmm:
+    return "xmm" + std::to_string(n);
+  case OperandKind::Mmx:
+    return "mm" + std::to_string(n);
+  case OperandKind::St:
+    return "st(" + std::to_string(n) + ")";
+  default:
+    return "?";
+  }
+}
+
+std::string address_register_name(uint8_t reg, uint8_t addrsize) {
+  if (reg == kNoReg)
+    return "";
+  if (reg == kRip)
+    return addrsize == 8 ? "rip" : "eip";
+  return register_name({OperandKind::Reg, addrsize, reg});
+}
+
+uint64_t low_bytes(uint64_t value, unsigned bytes) {
+  return bytes >= 8 ? value : value & ((uint64_t{1} << (8 * bytes)) - 1);
+}
+
+bool is_relative_branch(Op op) {
+  return op == Op::JMP || op == Op::CALL || op == Op::JCC || op == Op::LOOP ||
+         op == Op::LOOPE || op == Op::LOOPNE || op == Op::JCXZ;
+}
+
+constexpr uint64_t kAddress = 0x1000;
+
+// Compares each explicit operand with Capstone's (same operand count);
+// returns what differs, or an empty string.
+std::string field_mismatch(const Instruction &insn, const Encoding &e,
+                           const Capstone &cs) {
+  const cs_x86 &x86 = cs.detail();
+  for (unsigned i = 0; i < insn.operand_count; ++i) {
+    const Operand &op = insn.operands[i];
+    // XCHG's operands commute; Capstone lists 90+r as "xchg rAX, reg".
+    unsigned theirs_index =
+        insn.op == Op::XCHG && insn.opcode != 0x86 && insn.opcode != 0x87
+            ? insn.operand_count - 1 - i
+            : i;
+    const cs_x86_op &theirs = x86.operands[theirs_index];
+    std::string where = "operand " + std::to_string(i) + ": ";
+    switch (op.kind) {
+    case OperandKind::Mem: {
+      if (theirs.type != X86_OP_MEM)
+        return where + "kind";
+      if (address_register_name(insn.base, insn.addrsize) !=
+          cs.register_name(theirs.mem.base))
+        return where + "base";
+      if (address_register_name(insn.index, insn.addrsize) !=
+          cs.register_name(theirs.mem.index))
+        return where + "index";
+      if (insn.index != kNoReg && (1 << insn.scale) != theirs.mem.scale)
+        return where + "scale";
+      if (insn.disp != theirs.mem.disp)
+        return where + "disp " + std::to_string(insn.disp) + " vs " +
+               std::to_string(theirs.mem.disp);
+      break;
+    }
+    case OperandKind::Imm: {
+      if (theirs.type != X86_OP_IMM)
+        return where + "kind";
+      uint64_t expected = insn.op == Op::ENTER && i == 1 ? insn.imm2 : insn.imm;
+      unsigned bytes = std::max<unsigned>(insn.opsize, op.size);
+      // Zero-extended word and byte immediates next to a wider operand
+      // size (RET/RETF/ENTER with REX.W, ENTER's level): Capstone 4
+      // sign-extends them, so only the encoded bytes are compared.
+      if (insn.op == Op::ENTER || insn.op == Op::RET || insn.op == Op::RETF)
+        bytes = op.size;
+      if (is_relative_branch(insn.op)) {
+        expected = kAddress + insn.length + insn.imm;
+        // Capstone 4 wraps branch targets to 16 bits when 66 or 67 is
+        // present, whatever the operand size.
+        if (has_prefix(e, 0x66) || has_prefix(e, 0x67))
+          bytes = 2;
+      }
+      if (low_bytes(expected, bytes) !=
+          low_bytes(static_cast<uint64_t>(theirs.imm), bytes))
+        return where + "immediate";
+      break;
+    }
+    default:
+      if (theirs.type != X86_OP_REG)
+        return where + "kind";
+      if (register_name(op) != cs.register_name(theirs.reg))
+        return where + "register " + register_name(op) + " vs " +
+               cs.register_name(theirs.reg);
+      break;
+    }
+  }
+  return "";
+}
+
+// Instructions whose operand fields Capstone 4 gets wrong, or that sable
+// decodes for length and addressing only.
+bool fields_comparable(const Instruction &insn, const Encoding &e,
+                       CodeSize mode) {
+  if (insn.op == Op::X87 || insn.op == Op::SIMD)
+    return false;
+  // Capstone drops 66 when an F2/F3 follows it, and applies 66 or 67 next
+  // to REX.W in some forms (PUSH imm32 zero-extended); REX.W takes
+  // precedence over 66 (SDM Vol. 1, 3.6.1) and 67 has no say in operand
+  // size.
+  bool rex_w = e.rex && (e.bytes[e.prefix_count - 1] & 8);
+  if (has_66_before_repeat(e) ||
+      (rex_w && (has_prefix(e, 0x66) || has_prefix(e, 0x67))))
+    return false;
+  // Capstone always gives MOVSXD a 64-bit destination (the SDM also has
+  // "MOVSXD r32, r/m32" and "r16, r/m16"), names 90+r XCHG's accumulator
+  // eAX under 66 in 64-bit mode, and gives LSL (unlike LAR) a 64-bit
+  // source register with REX.W ("LSL r64, r32/m16" in the SDM).
+  if (insn.opcode == 0x63 && insn.op == Op::MOVSX && !rex_w)
+    return false;
+  if (insn.op == Op::XCHG && (insn.opcode & 0xf8) == 0x90 &&
+      has_prefix(e, 0x66) && mode == CodeSize::Bits64)
+    return false;
+  if (insn.op == Op::LSL && rex_w)
+    return false;
+  // Port I/O is at most 32 bits: REX.W does not make it 64 (or 16) bits,
+  // but Capstone applies 66 and 67 to it as well.
+  if ((insn.op == Op::IN || insn.op == Op::OUT) && rex_w)
+    return false;
+  return true;
+}
+
+struct FieldTally {
+  unsigned last_reported = ~0u;
+  uint64_t compared = 0;
+  uint64_t different_shape = 0;
+  uint64_t failure_count = 0;
+  std::vector<std::string> failures;
+};
+
+// Compares operand fields with Capstone on random encodings of the
+// one-byte and 0F maps that both decode to the same length.
+FieldTally cross_check_fields(CodeSize mode, uint64_t seed) {
+  FieldTally tally;
+  Capstone capstone(mode, true);
+  REQUIRE(capstone.ok());
+  EncodingGenerator generator(seed);
+  for (Map map : {kOneByte, k0F}) {
+    for (unsigned opcode = 0; opcode < 256; ++opcode) {
+      auto op = static_cast<uint8_t>(opcode);
+      if (is_prefix_or_escape(mode, map, op))
+        continue;
+      for (int i = 0; i < kFieldCasesPerOpcode; ++i) {
+        Encoding e = generator.next(mode, map, op);
+        Instruction insn;
+        if (decode(e.bytes, kBufferSize, mode, insn) != DecodeStatus::Ok ||
+            !fields_comparable(insn, e, mode) ||
+            capstone.length(e.bytes, kBufferSize) != insn.length)
+          continue;
+        // Capstone lists some implicit operands and omits others.
+        if (capstone.detail().op_count != insn.operand_count) {
+          ++tally.different_shape;
+          continue;
+        }
+        ++tally.compared;
+        std::string problem = field_mismatch(insn, e, capstone);
+        if (problem.empty())
+          continue;
+        ++tally.failure_count;
+        unsigned key = map << 8 | op;
+        if (tally.failures.size() < kMaxReported &&
+            key != tally.last_reported) {
+          Case c{mode, map, op, e, insn, insn.length, capstone.mnemonic()};
+          tally.failures.push_back(describe(c, problem.c_str()));
+          tally.last_reported = key;
         }
       }
     }
@@ -436,4 +649,18 @@ TEST_CASE("decoder lengths match capstone in 64-bit mode",
   Tally tally = cross_check(CodeSize::Bits64, 0x5ab1e64);
   report("64-bit", tally);
   CHECK(tally.cases > 330000);
+}
+
+TEST_CASE("decoder operand fields match capstone", "[decoder][capstone]") {
+  for (CodeSize mode : {CodeSize::Bits16, CodeSize::Bits32, CodeSize::Bits64}) {
+    FieldTally tally = cross_check_fields(mode, 0xf1e1d + int(mode));
+    std::printf("fields, %d-bit: %llu instructions compared, %llu with "
+                "other operand lists, %llu failures\n",
+                8 * int(mode), static_cast<unsigned long long>(tally.compared),
+                static_cast<unsigned long long>(tally.different_shape),
+                static_cast<unsigned long long>(tally.failure_count));
+    for (const std::string &failure : tally.failures)
+      UNSCOPED_INFO(failure);
+    CHECK(tally.failure_count == 0);
+  }
 }
