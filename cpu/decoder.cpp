@@ -77,7 +77,7 @@ public:
       return invalid();
     form_ = form;
     size_operands();
-    if (form->modrm && has_memory_operand() && !read_memory_operand())
+    if (has_memory_operand() && !read_memory_operand())
       return status_;
     for (Spec spec : form->operands)
       if (spec != Spec::None && !add_operand(spec))
@@ -266,7 +266,8 @@ private:
   }
 
   bool has_memory_operand() const {
-    return modrm_.mod != 3 && !(form_->flags & decoding::kModIsReg);
+    return form_->modrm && modrm_.mod != 3 &&
+           !(form_->flags & decoding::kModIsReg);
   }
 
   bool read_memory_operand() {
