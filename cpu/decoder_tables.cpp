@@ -452,7 +452,8 @@ constexpr Form kForms[] = {
   two(0xae, O::FENCE).group(5).reg_only().pfx(kNP), // LFENCE
   two(0xae, O::FENCE).group(6).reg_only().pfx(kNP), // MFENCE
   two(0xae, O::FENCE).group(7).reg_only().pfx(kNP), // SFENCE
-  two(0xaf, O::IMUL, Gv, Ev),
+  // Two-operand IMUL as op0 = op1 * op2 with op2 naming op0 (opcodes.def).
+  two(0xaf, O::IMUL, Gv, Ev, Gv),
 
   // 0F B0..BF
   two(0xb0, O::CMPXCHG, Eb, Gb).with(kLockable),

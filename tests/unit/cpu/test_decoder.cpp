@@ -234,6 +234,24 @@ TEST_CASE("decoder: stack and port operand sizes", "[decoder]") {
   CHECK(is_reg(out.operands[0], RDX, 2));
 }
 
+TEST_CASE("decoder: multiplication forms", "[decoder]") {
+  // imul ecx, [eax], 16: op0 = op1 * op2
+  Instruction three = decode_ok({0x6b, 0x08, 0x10}, k32);
+  CHECK(three.op == Op::IMUL);
+  CHECK(three.operand_count == 3);
+  CHECK(is_reg(three.operands[0], RCX, 4));
+  CHECK(three.operands[1].kind == OperandKind::Mem);
+  CHECK(three.imm == 0x10);
+  // imul ecx, eax: the same shape, op2 naming the destination.
+  Instruction two = decode_ok({0x0f, 0xaf, 0xc8}, k32);
+  CHECK(two.operand_count == 3);
+  CHECK(is_reg(two.operands[1], RAX, 4));
+  CHECK(is_reg(two.operands[2], RCX, 4));
+  Instruction one = decode_ok({0xf7, 0xe9}, k32);
+  CHECK(one.op == Op::IMUL1);
+  CHECK(one.operand_count == 1);
+}
+
 TEST_CASE("decoder: shifts", "[decoder]") {
   Instruction by_one = decode_ok({0xd1, 0xe0}, k32);
   CHECK(by_one.op == Op::SHL);
