@@ -85,10 +85,13 @@ KvmEngine::KvmEngine(GuestMemory &memory, IoPortBus &io, unsigned vcpu_count,
                                      options_.irqchip));
     pristine_vcpus_.push_back(vcpu->snapshot());
     vcpus_.push_back(std::move(vcpu));
-    set_power_on_state(i);
   }
   if (options_.irqchip)
     pristine_vm_.capture(vm, true);
+  // Loading every LAPIC once all vCPUs exist also makes KVM rebuild its
+  // APIC ID map with all of them: before that, IPIs to a physical APIC ID
+  // miss the vCPUs created after the first.
+  reset();
   if (boot_state)
     vcpus_[0]->set_state(*boot_state);
 }

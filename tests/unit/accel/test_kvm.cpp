@@ -754,3 +754,64 @@ TEST_CASE("KVM without irqchip stops while halted with nothing pending",
   stopper.join();
   CHECK(engine.get_state(0).rip == kCode + 1);
 }
+
+TEST_CASE("KVM guest CPUID shows the hypervisor and KVM's leaves", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  m.load(kCode, {
+                    0x66, 0xb8, 0x00, 0x00, 0x00, 0x40, // mov eax, 0x40000000
+                    0x0f, 0xa2,                         // cpuid
+                    0x66, 0x89, 0x1e, 0x00, 0x30,       // mov [0x3000], ebx
+                    0x66, 0x89, 0x0e, 0x04, 0x30,       // mov [0x3004], ecx
+                    0x66, 0x89, 0x16, 0x08, 0x30,       // mov [0x3008], edx
+                    0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1
+                    0x0f, 0xa2,                         // cpuid
+                    0x66, 0x89, 0x1e, 0x0c, 0x30,       // mov [0x300c], ebx
+                    0x66, 0x89, 0x0e, 0x10, 0x30,       // mov [0x3010], ecx
+                    0xba, 0x01, 0x05,                   // mov dx, 0x501
+                    0xee,                               // out dx, al
+                    0xf4,                               // hlt
+                });
+  m.start(real_mode_at(kCode));
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CHECK(std::string(reinterpret_cast<char *>(m.ram + 0x3000)) == "KVMKVMKVM");
+  uint32_t ebx, ecx;
+  std::memcpy(&ebx, m.ram + 0x300c, 4);
+  std::memcpy(&ecx, m.ram + 0x3010, 4);
+  CHECK(ebx >> 24 == 0);
+  CHECK((ecx & (1u << 31)) != 0);
+}
+
+TEST_CASE("KVM vCPU 0 starts vCPU 1 with INIT and SIPI", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  // vCPU 0, 32-bit: ICR high = APIC 1; INIT; SIPI to 0x1000; halt.
+  m.load(0x2000, {
+                     0xc7, 0x05, 0x10, 0x03, 0xe0, 0xfe, // mov [0xfee00310],
+                     0x00, 0x00, 0x00, 0x01,             //   0x01000000
+                     0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, // mov [0xfee00300],
+                     0x00, 0x45, 0x00, 0x00,             //   0x4500 (INIT)
+                     0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, // mov [0xfee00300],
+                     0x01, 0x46, 0x00, 0x00,             //   0x4601 (SIPI)
+                     0xf4,                               // hlt
+                     0xeb, 0xfd,                         // jmp back to hlt
+                 });
+  // vCPU 1 starts in real mode at 0100:0000.
+  m.load(0x1000, {
+                     0xba, 0x00, 0x05, // mov dx, 0x500
+                     0xb0, 'A',        // mov al, 'A'
+                     0xee,             // out dx, al
+                     0x42,             // inc dx
+                     0xee,             // out dx, al
+                     0xf4,             // hlt
+                 });
+  KvmEngine &engine = m.start(protected_mode_at(0x2000), {}, 2);
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CHECK(m.data.bytes() == "A");
+  CpuState ap = engine.get_state(1);
+  CHECK(ap.seg[cpu::CS].selector == 0x100);
+  CHECK(ap.seg[cpu::CS].base == 0x1000);
+  CHECK((ap.msr.apic_base & 0x100) == 0);
+}
