@@ -815,3 +815,25 @@ TEST_CASE("KVM vCPU 0 starts vCPU 1 with INIT and SIPI", "[kvm]") {
   CHECK(ap.seg[cpu::CS].base == 0x1000);
   CHECK((ap.msr.apic_base & 0x100) == 0);
 }
+
+TEST_CASE("KVM follows a memory layout change made after start", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  m.load(kCode, {
+                    0xb8, 0x00, 0xa0,             // mov ax, 0xa000
+                    0x8e, 0xd8,                   // mov ds, ax
+                    0xc6, 0x06, 0x00, 0x00, 0x42, // mov byte [0], 0x42
+                    0xba, 0x01, 0x05,             // mov dx, 0x501
+                    0xee,                         // out dx, al
+                    0xf4,                         // hlt
+                });
+  m.start(real_mode_at(kCode));
+  // Remap guest 0xa0000 to the RAM behind guest 0x5000, as PAM or SMRAM
+  // windows do; KVM must follow or the store lands at host offset 0xa0000.
+  m.memory.add_alias("window", 0xa0000, 0x1000, "ram", 0x5000,
+                     GuestMemory::Kind::Ram);
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CHECK(m.ram[0x5000] == 0x42);
+  CHECK(m.ram[0xa0000] == 0);
+}
