@@ -198,6 +198,7 @@ RunOutcome KvmEngine::run() {
     thread.join();
   std::lock_guard guard(mutex_);
   stop_requested_ = false;
+  update_interrupted();
   running_ = false;
   return outcome_;
 }
@@ -209,6 +210,7 @@ void KvmEngine::request_stop(RunOutcome outcome) {
       stop_requested_ = true;
       outcome_ = outcome;
     }
+    update_interrupted();
   }
   changed_.notify_all();
   kick_all();
@@ -218,6 +220,7 @@ void KvmEngine::pause() {
   {
     std::lock_guard guard(mutex_);
     pause_requested_ = true;
+    update_interrupted();
   }
   changed_.notify_all();
   kick_all();
@@ -229,8 +232,13 @@ void KvmEngine::resume() {
   {
     std::lock_guard guard(mutex_);
     pause_requested_ = false;
+    update_interrupted();
   }
   changed_.notify_all();
+}
+
+void KvmEngine::update_interrupted() {
+  interrupted_ = stop_requested_ || pause_requested_;
 }
 
 void KvmEngine::kick_all() {

@@ -4,6 +4,7 @@
 // one thread per vCPU running KVM_RUN, whose exits go to the same buses
 // the software CPU uses.
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -84,6 +85,9 @@ private:
   void kick_all();
 
   bool checkpoint() override;
+  bool run_interrupted() override { return interrupted_.load(); }
+  // Under mutex_: keeps interrupted_ in step with the requests.
+  void update_interrupted();
   uint64_t interrupt_generation() override;
   bool wait_interrupt_change(uint64_t seen) override;
 
@@ -109,6 +113,7 @@ private:
   unsigned active_threads_ = 0;
   unsigned paused_threads_ = 0;
   uint64_t interrupt_generation_ = 0;
+  std::atomic<bool> interrupted_{false};
 };
 
 } // namespace sable

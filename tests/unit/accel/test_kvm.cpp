@@ -73,7 +73,11 @@ public:
 class ActionDevice : public Device {
 public:
   std::string_view name() const override { return "action"; }
-  uint64_t read(uint64_t, unsigned) override { return 0; }
+  uint64_t read(uint64_t, unsigned) override {
+    if (on_write)
+      on_write();
+    return read_value;
+  }
   void write(uint64_t, unsigned, uint64_t) override {
     if (on_write)
       on_write();
@@ -81,7 +85,9 @@ public:
   void reset() override {}
   void save(StateWriter &) const override {}
   void load(StateReader &) override {}
+  // Called on reads too: a guest can stop the test with `in` as well.
   std::function<void()> on_write;
+  uint64_t read_value = 0;
 };
 
 struct TestMachine {
@@ -836,4 +842,21 @@ TEST_CASE("KVM follows a memory layout change made after start", "[kvm]") {
   CHECK(m.run_bounded() == RunOutcome::Stopped);
   CHECK(m.ram[0x5000] == 0x42);
   CHECK(m.ram[0xa0000] == 0);
+}
+
+TEST_CASE("KVM completes an input exit before run returns", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  m.exit.read_value = 0x5a;
+  m.load(kCode, {
+                    0xba, 0x01, 0x05, // mov dx, 0x501
+                    0xec,             // in al, dx (stops the run)
+                    0xf4,             // hlt
+                });
+  KvmEngine &engine = m.start(real_mode_at(kCode));
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CpuState state = engine.get_state(0);
+  CHECK((state.gpr[cpu::RAX] & 0xff) == 0x5a);
+  CHECK(state.rip == kCode + 4);
 }
