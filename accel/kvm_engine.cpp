@@ -12,9 +12,9 @@
 namespace sable {
 
 namespace {
-// VMX needs three pages for a real-mode TSS and one for the identity page
-// table of unpaged protected mode, below 4 GiB, outside RAM: just under
-// the BIOS ROM at 0xfffc0000-, above the LAPIC at 0xfee00000.
+// VMX needs three pages for the TSS it runs real mode with and one page
+// for the identity page table of unpaged protected mode, below 4 GiB and
+// outside RAM: between the LAPIC page (0xfee00000) and the BIOS flash.
 constexpr uint64_t kIdentityMapAddress = 0xfeffc000;
 constexpr uint64_t kTssAddress = 0xfeffd000;
 

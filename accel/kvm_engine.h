@@ -55,8 +55,12 @@ public:
   }
   RunOutcome run() override;
   void request_stop(RunOutcome outcome) override;
+  // Waits until every vCPU thread is parked: never call it with the
+  // machine lock held (a vCPU may be waiting for it in a device access).
   void pause() override;
   void resume() override;
+  // reset, get_state, set_state, save and load: only while run() is not
+  // active or the engine is paused.
   void reset() override;
   cpu::CpuState get_state(unsigned vcpu) override;
   void set_state(unsigned vcpu, const cpu::CpuState &state) override;
