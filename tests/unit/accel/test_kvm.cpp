@@ -860,3 +860,38 @@ TEST_CASE("KVM completes an input exit before run returns", "[kvm]") {
   CHECK((state.gpr[cpu::RAX] & 0xff) == 0x5a);
   CHECK(state.rip == kCode + 4);
 }
+
+TEST_CASE("KVM runs a 64-bit entry state with identity-mapped paging",
+          "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  auto put64 = [&](uint64_t address, uint64_t value) {
+    std::memcpy(m.ram + address, &value, 8);
+  };
+  put64(0x10000, 0x11000 | 3); // PML4[0] -> PDPT
+  put64(0x11000, 0x12000 | 3); // PDPT[0] -> PD
+  put64(0x12000, 0x83);        // PD[0]: 2 MiB page at 0, present, writable
+  m.load(0x2000, {
+                     0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, // mov rax,
+                     0x44, 0x33, 0x22, 0x11,             //   0x1122334455667788
+                     0x49, 0x89, 0xc7,                   // mov r15, rax
+                     0x66, 0xba, 0x01, 0x05,             // mov dx, 0x501
+                     0xee,                               // out dx, al
+                     0xf4,                               // hlt
+                 });
+  CpuState state = protected_mode_at(0x2000);
+  state.cr0 |= cpu::CR0_PG;
+  state.cr4 = cpu::CR4_PAE;
+  state.cr3 = 0x10000;
+  state.efer = cpu::EFER_LME | cpu::EFER_LMA;
+  state.seg[cpu::CS] = {0x10, 0, 0xffffffff, 0xa09b};
+  KvmEngine &engine = m.start(state);
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CpuState back = engine.get_state(0);
+  CHECK(back.gpr[cpu::R15] == 0x1122334455667788ull);
+  CHECK(back.rip == 0x2012);
+  CHECK(back.long_mode_active());
+  CHECK(back.code_size() == cpu::CodeSize::Bits64);
+  CHECK(back.seg[cpu::CS].attributes == 0xa09b);
+}
