@@ -243,9 +243,22 @@ TEST_CASE("KVM guest CPUID carries the APIC ID and KVM's signature", "[kvm]") {
   kvm_cpuid_entry2 pv{};
   pv.function = 0x40000001;
   pv.eax = 0xffffffff;
-  auto table = kvm::guest_cpuid({leaf1, pv}, 3, 4, true);
+  kvm_cpuid_entry2 topology{};
+  topology.function = 0xb;
+  topology.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+  auto table = kvm::guest_cpuid({leaf1, pv, topology}, 3, 4, true);
   bool saw_leaf1 = false, saw_signature = false, saw_pv = false;
+  unsigned topology_levels = 0;
   for (const kvm_cpuid_entry2 &e : table) {
+    if (e.function == 0xb) {
+      ++topology_levels;
+      CHECK(e.edx == 3);
+      if (e.index == 1) {
+        CHECK(e.eax == 2); // 4 cores: APIC ID bits 1:0
+        CHECK(e.ebx == 4);
+        CHECK(e.ecx == 0x201);
+      }
+    }
     if (e.function == 1) {
       saw_leaf1 = true;
       CHECK(e.ebx >> 24 == 3);
@@ -268,6 +281,7 @@ TEST_CASE("KVM guest CPUID carries the APIC ID and KVM's signature", "[kvm]") {
   CHECK(saw_leaf1);
   CHECK(saw_signature);
   CHECK(saw_pv);
+  CHECK(topology_levels == 3);
 
   auto no_apic = kvm::guest_cpuid({leaf1}, 0, 1, false);
   CHECK((no_apic[0].ecx & (1u << 21)) == 0);
