@@ -66,6 +66,10 @@ KvmSystem::KvmSystem(const std::string &device) {
   fd_ = UniqueFd(fd);
 
   int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+  if (version < 0)
+    throw std::runtime_error("KVM is not available: " + device +
+                             " is not a KVM device (KVM_GET_API_VERSION: " +
+                             std::strerror(errno) + ")");
   if (version != kExpectedApiVersion)
     throw std::runtime_error("KVM API version " + std::to_string(version) +
                              " is not supported (expected 12)");
