@@ -233,6 +233,12 @@ TEST_CASE("KVM register and MSR conversions round-trip", "[kvm]") {
   CHECK(back.msr.mtrr_var[3] == 0xabc000);
   CHECK(back.fpu.xmm[7][0] == 0x42);
   CHECK(back.fpu.mxcsr == 0x1f80);
+
+  std::string dump = kvm::describe_registers(state);
+  CHECK(dump.find("RIP=0000000000002000") != std::string::npos);
+  CHECK(dump.find("CS  =0010 0000000000000000 ffffffff c09b") !=
+        std::string::npos);
+  CHECK(dump.find("CR3=0000000000005000") != std::string::npos);
 }
 
 TEST_CASE("KVM guest CPUID carries the APIC ID and KVM's signature", "[kvm]") {
