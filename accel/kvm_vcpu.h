@@ -48,8 +48,9 @@ struct VcpuWiring {
   GuestMemory *memory = nullptr;
   IoPortBus *io = nullptr;
   // Without an in-kernel irqchip: the controller whose interrupts this
-  // vCPU injects with KVM_INTERRUPT, and the machine lock it is used under.
+  // vCPU injects with KVM_INTERRUPT.
   InterruptController *interrupts = nullptr;
+  // Held around MMIO exits and calls into `interrupts`; may be null.
   std::recursive_mutex *machine_lock = nullptr;
   bool no_reboot = false;
 };
