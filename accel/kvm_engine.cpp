@@ -12,9 +12,9 @@
 namespace sable {
 
 namespace {
-// VMX needs three pages for a real-mode TSS and one for the identity page
-// table of unpaged protected mode, below 4 GiB, outside RAM: just under
-// the BIOS ROM at 0xfffc0000-, above the LAPIC at 0xfee00000.
+// VMX needs three pages for the TSS it runs real mode with and one page
+// for the identity page table of unpaged protected mode, below 4 GiB and
+// outside RAM: between the LAPIC page (0xfee00000) and the BIOS flash.
 constexpr uint64_t kIdentityMapAddress = 0xfeffc000;
 constexpr uint64_t kTssAddress = 0xfeffd000;
 
@@ -85,10 +85,13 @@ KvmEngine::KvmEngine(GuestMemory &memory, IoPortBus &io, unsigned vcpu_count,
                                      options_.irqchip));
     pristine_vcpus_.push_back(vcpu->snapshot());
     vcpus_.push_back(std::move(vcpu));
-    set_power_on_state(i);
   }
   if (options_.irqchip)
     pristine_vm_.capture(vm, true);
+  // Loading every LAPIC once all vCPUs exist also makes KVM rebuild its
+  // APIC ID map with all of them: before that, IPIs to a physical APIC ID
+  // miss the vCPUs created after the first.
+  reset();
   if (boot_state)
     vcpus_[0]->set_state(*boot_state);
 }
@@ -195,6 +198,7 @@ RunOutcome KvmEngine::run() {
     thread.join();
   std::lock_guard guard(mutex_);
   stop_requested_ = false;
+  update_interrupted();
   running_ = false;
   return outcome_;
 }
@@ -206,6 +210,7 @@ void KvmEngine::request_stop(RunOutcome outcome) {
       stop_requested_ = true;
       outcome_ = outcome;
     }
+    update_interrupted();
   }
   changed_.notify_all();
   kick_all();
@@ -215,6 +220,7 @@ void KvmEngine::pause() {
   {
     std::lock_guard guard(mutex_);
     pause_requested_ = true;
+    update_interrupted();
   }
   changed_.notify_all();
   kick_all();
@@ -226,8 +232,13 @@ void KvmEngine::resume() {
   {
     std::lock_guard guard(mutex_);
     pause_requested_ = false;
+    update_interrupted();
   }
   changed_.notify_all();
+}
+
+void KvmEngine::update_interrupted() {
+  interrupted_ = stop_requested_ || pause_requested_;
 }
 
 void KvmEngine::kick_all() {

@@ -4,6 +4,7 @@
 // one thread per vCPU running KVM_RUN, whose exits go to the same buses
 // the software CPU uses.
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -54,8 +55,12 @@ public:
   }
   RunOutcome run() override;
   void request_stop(RunOutcome outcome) override;
+  // Waits until every vCPU thread is parked: never call it with the
+  // machine lock held (a vCPU may be waiting for it in a device access).
   void pause() override;
   void resume() override;
+  // reset, get_state, set_state, save and load: only while run() is not
+  // active or the engine is paused.
   void reset() override;
   cpu::CpuState get_state(unsigned vcpu) override;
   void set_state(unsigned vcpu, const cpu::CpuState &state) override;
@@ -84,6 +89,9 @@ private:
   void kick_all();
 
   bool checkpoint() override;
+  bool run_interrupted() override { return interrupted_.load(); }
+  // Under mutex_: keeps interrupted_ in step with the requests.
+  void update_interrupted();
   uint64_t interrupt_generation() override;
   bool wait_interrupt_change(uint64_t seen) override;
 
@@ -109,6 +117,7 @@ private:
   unsigned active_threads_ = 0;
   unsigned paused_threads_ = 0;
   uint64_t interrupt_generation_ = 0;
+  std::atomic<bool> interrupted_{false};
 };
 
 } // namespace sable

@@ -66,6 +66,10 @@ KvmSystem::KvmSystem(const std::string &device) {
   fd_ = UniqueFd(fd);
 
   int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+  if (version < 0)
+    throw std::runtime_error("KVM is not available: " + device +
+                             " is not a KVM device (KVM_GET_API_VERSION: " +
+                             std::strerror(errno) + ")");
   if (version != kExpectedApiVersion)
     throw std::runtime_error("KVM API version " + std::to_string(version) +
                              " is not supported (expected 12)");
@@ -108,37 +112,90 @@ void KvmSystem::require(int capability, const char *name) const {
                              name);
 }
 
+namespace {
+
+constexpr uint32_t kLeafFeatures = 1, kLeafCacheParameters = 4,
+                   kLeafTopology = 0xb, kLeafTopologyV2 = 0x1f,
+                   kLeafKvmSignature = 0x40000000,
+                   kLeafKvmFeatures = 0x40000001;
+
+// Bits of the APIC ID that number the cores of a package.
+uint32_t core_id_bits(unsigned count) {
+  uint32_t bits = 0;
+  while ((1u << bits) < count)
+    ++bits;
+  return bits;
+}
+
+// Leaf 0xB (and 0x1F) as one package of `count` cores with one thread
+// each (Intel SDM, CPUID leaf 0BH): an SMT level, a core level, then an
+// invalid level ending the list. EDX of every subleaf is the x2APIC ID.
+void add_topology(std::vector<kvm_cpuid_entry2> &table, uint32_t leaf,
+                  unsigned index, unsigned count) {
+  constexpr uint32_t kLevelSmt = 1, kLevelCore = 2;
+  uint32_t core_bits = core_id_bits(count);
+  struct Level {
+    uint32_t shift, processors, type;
+  };
+  const Level levels[] = {
+      {0, 1, kLevelSmt}, {core_bits, count, kLevelCore}, {0, 0, 0}};
+  for (uint32_t sub = 0; sub < 3; ++sub) {
+    kvm_cpuid_entry2 entry{};
+    entry.function = leaf;
+    entry.index = sub;
+    entry.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+    entry.eax = levels[sub].shift;
+    entry.ebx = levels[sub].processors;
+    entry.ecx = levels[sub].type << 8 | sub;
+    entry.edx = index;
+    table.push_back(entry);
+  }
+}
+
+} // namespace
+
 std::vector<kvm_cpuid_entry2>
 guest_cpuid(const std::vector<kvm_cpuid_entry2> &supported, unsigned index,
             unsigned count, bool in_kernel_apic) {
-  constexpr uint32_t kLeafFeatures = 1, kLeafTopology = 0xb,
-                     kLeafTopologyV2 = 0x1f, kLeafKvmSignature = 0x40000000,
-                     kLeafKvmFeatures = 0x40000001;
   constexpr uint32_t kEcxX2Apic = 1u << 21, kEcxTscDeadline = 1u << 24,
                      kEcxHypervisor = 1u << 31, kEdxHtt = 1u << 28;
   constexpr uint32_t kKvmClock = 1u << 0, kKvmNopIoDelay = 1u << 1,
                      kKvmClock2 = 1u << 3, kKvmPvEoi = 1u << 6,
                      kKvmClockStable = 1u << 24;
+  constexpr unsigned kMaxCoresField = 64; // CPUID.4:EAX[31:26] + 1
+  count = std::max(count, 1u);
+  // Leaves 1 and 4 count addressable IDs, a power of two.
+  unsigned addressable = 1u << core_id_bits(count);
 
   std::vector<kvm_cpuid_entry2> table;
-  for (const kvm_cpuid_entry2 &entry : supported)
-    if (entry.function < kLeafKvmSignature || entry.function > kLeafKvmFeatures)
+  bool has_topology = false, has_topology_v2 = false;
+  for (const kvm_cpuid_entry2 &entry : supported) {
+    if (entry.function == kLeafTopology)
+      has_topology = true;
+    else if (entry.function == kLeafTopologyV2)
+      has_topology_v2 = true;
+    else if (entry.function < kLeafKvmSignature ||
+             entry.function > kLeafKvmFeatures)
       table.push_back(entry);
+  }
 
   for (kvm_cpuid_entry2 &entry : table) {
     if (entry.function == kLeafFeatures) {
-      entry.ebx =
-          (entry.ebx & 0xffff) | std::max(count, 1u) << 16 | index << 24;
+      entry.ebx = (entry.ebx & 0xffff) | addressable << 16 | index << 24;
       entry.ecx |= kEcxHypervisor;
       if (!in_kernel_apic)
         entry.ecx &= ~(kEcxX2Apic | kEcxTscDeadline);
       if (count > 1)
         entry.edx |= kEdxHtt;
-    } else if (entry.function == kLeafTopology ||
-               entry.function == kLeafTopologyV2) {
-      entry.edx = index;
+    } else if (entry.function == kLeafCacheParameters) {
+      entry.eax = (entry.eax & 0x03ffffff) |
+                  (std::min(addressable, kMaxCoresField) - 1) << 26;
     }
   }
+  if (has_topology)
+    add_topology(table, kLeafTopology, index, count);
+  if (has_topology_v2)
+    add_topology(table, kLeafTopologyV2, index, count);
 
   kvm_cpuid_entry2 signature{};
   signature.function = kLeafKvmSignature;

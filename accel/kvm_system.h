@@ -119,10 +119,10 @@ private:
 };
 
 // The CPUID table vCPU `index` of `count` sees: what KVM supports, with
-// this VM's topology (APIC IDs in leaves 1, 0xB and 0x1F), the hypervisor
-// bit, and KVM's paravirtual leaves limited to kvmclock, the no-op I/O
-// delay and (with the in-kernel APIC) PV EOI. Without the in-kernel APIC
-// x2APIC and the TSC-deadline timer are hidden.
+// this VM's topology (one package of `count` single-thread cores; APIC IDs
+// in leaves 1, 0xB and 0x1F), the hypervisor bit, and KVM's paravirtual leaves
+// limited to kvmclock, the no-op I/O delay and (with the in-kernel APIC) PV
+// EOI. Without the in-kernel APIC x2APIC and the TSC-deadline timer are hidden.
 std::vector<kvm_cpuid_entry2>
 guest_cpuid(const std::vector<kvm_cpuid_entry2> &supported, unsigned index,
             unsigned count, bool in_kernel_apic);

@@ -230,7 +230,11 @@ void KvmVcpu::run_loop() {
 }
 
 void KvmVcpu::run_loop_body() {
-  while (host_.checkpoint()) {
+  for (;;) {
+    if (exit_needs_completion_ && host_.run_interrupted())
+      complete_pending_exit();
+    if (!host_.checkpoint())
+      return;
     if (halted_ && !wait_while_halted())
       continue;
     if (wiring_.interrupts)
@@ -240,7 +244,18 @@ void KvmVcpu::run_loop_body() {
   }
 }
 
+// KVM_RUN with immediate_exit set completes the pending exit without
+// running guest code; an access split in fragments exits once per fragment.
+void KvmVcpu::complete_pending_exit() {
+  while (exit_needs_completion_) {
+    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    if (enter_guest())
+      handle_exit();
+  }
+}
+
 bool KvmVcpu::enter_guest() {
+  exit_needs_completion_ = false;
   int result = ioctl(fd_.get(), KVM_RUN, 0);
   int error = errno;
   // Cleared before the caller looks at requests, so a kick arriving from
@@ -258,9 +273,11 @@ void KvmVcpu::handle_exit() {
   switch (run_->exit_reason) {
   case KVM_EXIT_IO:
     handle_io();
+    exit_needs_completion_ = true;
     break;
   case KVM_EXIT_MMIO:
     handle_mmio();
+    exit_needs_completion_ = true;
     break;
   case KVM_EXIT_HLT:
     halted_ = true;

@@ -31,6 +31,9 @@ public:
   // Between two KVM_RUNs: blocks while the engine is paused; false when
   // the run is over.
   virtual bool checkpoint() = 0;
+  // Whether a pause or the end of the run has been requested; cheap, for
+  // the loop to finish an exit KVM still has to complete first.
+  virtual bool run_interrupted() = 0;
   // Ends the run with `outcome` (the first request wins).
   virtual void request_stop(RunOutcome outcome) = 0;
   // Counts userspace interrupt-line changes, so a halted vCPU can sleep
@@ -45,8 +48,9 @@ struct VcpuWiring {
   GuestMemory *memory = nullptr;
   IoPortBus *io = nullptr;
   // Without an in-kernel irqchip: the controller whose interrupts this
-  // vCPU injects with KVM_INTERRUPT, and the machine lock it is used under.
+  // vCPU injects with KVM_INTERRUPT.
   InterruptController *interrupts = nullptr;
+  // Held around MMIO exits and calls into `interrupts`; may be null.
   std::recursive_mutex *machine_lock = nullptr;
   bool no_reboot = false;
 };
@@ -79,6 +83,7 @@ public:
 
 private:
   bool enter_guest();
+  void complete_pending_exit();
   void handle_exit();
   void handle_io();
   void handle_mmio();
@@ -98,6 +103,10 @@ private:
   // HLT seen and no interrupt injected since (only without the in-kernel
   // irqchip, which handles HLT itself).
   bool halted_ = false;
+  // An I/O or MMIO exit KVM finishes only at the next KVM_RUN (an input's
+  // data goes into the guest's register then): the state is not consistent
+  // for get_state or save until then.
+  bool exit_needs_completion_ = false;
 
   std::mutex thread_lock_;
   bool thread_registered_ = false;

@@ -73,7 +73,11 @@ public:
 class ActionDevice : public Device {
 public:
   std::string_view name() const override { return "action"; }
-  uint64_t read(uint64_t, unsigned) override { return 0; }
+  uint64_t read(uint64_t, unsigned) override {
+    if (on_write)
+      on_write();
+    return read_value;
+  }
   void write(uint64_t, unsigned, uint64_t) override {
     if (on_write)
       on_write();
@@ -81,7 +85,9 @@ public:
   void reset() override {}
   void save(StateWriter &) const override {}
   void load(StateReader &) override {}
+  // Called on reads too: a guest can stop the test with `in` as well.
   std::function<void()> on_write;
+  uint64_t read_value = 0;
 };
 
 struct TestMachine {
@@ -227,6 +233,12 @@ TEST_CASE("KVM register and MSR conversions round-trip", "[kvm]") {
   CHECK(back.msr.mtrr_var[3] == 0xabc000);
   CHECK(back.fpu.xmm[7][0] == 0x42);
   CHECK(back.fpu.mxcsr == 0x1f80);
+
+  std::string dump = kvm::describe_registers(state);
+  CHECK(dump.find("RIP=0000000000002000") != std::string::npos);
+  CHECK(dump.find("CS  =0010 0000000000000000 ffffffff c09b") !=
+        std::string::npos);
+  CHECK(dump.find("CR3=0000000000005000") != std::string::npos);
 }
 
 TEST_CASE("KVM guest CPUID carries the APIC ID and KVM's signature", "[kvm]") {
@@ -237,9 +249,22 @@ TEST_CASE("KVM guest CPUID carries the APIC ID and KVM's signature", "[kvm]") {
   kvm_cpuid_entry2 pv{};
   pv.function = 0x40000001;
   pv.eax = 0xffffffff;
-  auto table = kvm::guest_cpuid({leaf1, pv}, 3, 4, true);
+  kvm_cpuid_entry2 topology{};
+  topology.function = 0xb;
+  topology.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+  auto table = kvm::guest_cpuid({leaf1, pv, topology}, 3, 4, true);
   bool saw_leaf1 = false, saw_signature = false, saw_pv = false;
+  unsigned topology_levels = 0;
   for (const kvm_cpuid_entry2 &e : table) {
+    if (e.function == 0xb) {
+      ++topology_levels;
+      CHECK(e.edx == 3);
+      if (e.index == 1) {
+        CHECK(e.eax == 2); // 4 cores: APIC ID bits 1:0
+        CHECK(e.ebx == 4);
+        CHECK(e.ecx == 0x201);
+      }
+    }
     if (e.function == 1) {
       saw_leaf1 = true;
       CHECK(e.ebx >> 24 == 3);
@@ -262,6 +287,7 @@ TEST_CASE("KVM guest CPUID carries the APIC ID and KVM's signature", "[kvm]") {
   CHECK(saw_leaf1);
   CHECK(saw_signature);
   CHECK(saw_pv);
+  CHECK(topology_levels == 3);
 
   auto no_apic = kvm::guest_cpuid({leaf1}, 0, 1, false);
   CHECK((no_apic[0].ecx & (1u << 21)) == 0);
@@ -753,4 +779,139 @@ TEST_CASE("KVM without irqchip stops while halted with nothing pending",
   CHECK(m.run_bounded() == RunOutcome::Stopped);
   stopper.join();
   CHECK(engine.get_state(0).rip == kCode + 1);
+}
+
+TEST_CASE("KVM guest CPUID shows the hypervisor and KVM's leaves", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  m.load(kCode, {
+                    0x66, 0xb8, 0x00, 0x00, 0x00, 0x40, // mov eax, 0x40000000
+                    0x0f, 0xa2,                         // cpuid
+                    0x66, 0x89, 0x1e, 0x00, 0x30,       // mov [0x3000], ebx
+                    0x66, 0x89, 0x0e, 0x04, 0x30,       // mov [0x3004], ecx
+                    0x66, 0x89, 0x16, 0x08, 0x30,       // mov [0x3008], edx
+                    0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1
+                    0x0f, 0xa2,                         // cpuid
+                    0x66, 0x89, 0x1e, 0x0c, 0x30,       // mov [0x300c], ebx
+                    0x66, 0x89, 0x0e, 0x10, 0x30,       // mov [0x3010], ecx
+                    0xba, 0x01, 0x05,                   // mov dx, 0x501
+                    0xee,                               // out dx, al
+                    0xf4,                               // hlt
+                });
+  m.start(real_mode_at(kCode));
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CHECK(std::string(reinterpret_cast<char *>(m.ram + 0x3000)) == "KVMKVMKVM");
+  uint32_t ebx, ecx;
+  std::memcpy(&ebx, m.ram + 0x300c, 4);
+  std::memcpy(&ecx, m.ram + 0x3010, 4);
+  CHECK(ebx >> 24 == 0);
+  CHECK((ecx & (1u << 31)) != 0);
+}
+
+TEST_CASE("KVM vCPU 0 starts vCPU 1 with INIT and SIPI", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  // vCPU 0, 32-bit: ICR high = APIC 1; INIT; SIPI to 0x1000; halt.
+  m.load(0x2000, {
+                     0xc7, 0x05, 0x10, 0x03, 0xe0, 0xfe, // mov [0xfee00310],
+                     0x00, 0x00, 0x00, 0x01,             //   0x01000000
+                     0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, // mov [0xfee00300],
+                     0x00, 0x45, 0x00, 0x00,             //   0x4500 (INIT)
+                     0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, // mov [0xfee00300],
+                     0x01, 0x46, 0x00, 0x00,             //   0x4601 (SIPI)
+                     0xf4,                               // hlt
+                     0xeb, 0xfd,                         // jmp back to hlt
+                 });
+  // vCPU 1 starts in real mode at 0100:0000.
+  m.load(0x1000, {
+                     0xba, 0x00, 0x05, // mov dx, 0x500
+                     0xb0, 'A',        // mov al, 'A'
+                     0xee,             // out dx, al
+                     0x42,             // inc dx
+                     0xee,             // out dx, al
+                     0xf4,             // hlt
+                 });
+  KvmEngine &engine = m.start(protected_mode_at(0x2000), {}, 2);
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CHECK(m.data.bytes() == "A");
+  CpuState ap = engine.get_state(1);
+  CHECK(ap.seg[cpu::CS].selector == 0x100);
+  CHECK(ap.seg[cpu::CS].base == 0x1000);
+  CHECK((ap.msr.apic_base & 0x100) == 0);
+}
+
+TEST_CASE("KVM follows a memory layout change made after start", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  m.load(kCode, {
+                    0xb8, 0x00, 0xa0,             // mov ax, 0xa000
+                    0x8e, 0xd8,                   // mov ds, ax
+                    0xc6, 0x06, 0x00, 0x00, 0x42, // mov byte [0], 0x42
+                    0xba, 0x01, 0x05,             // mov dx, 0x501
+                    0xee,                         // out dx, al
+                    0xf4,                         // hlt
+                });
+  m.start(real_mode_at(kCode));
+  // Remap guest 0xa0000 to the RAM behind guest 0x5000, as PAM or SMRAM
+  // windows do; KVM must follow or the store lands at host offset 0xa0000.
+  m.memory.add_alias("window", 0xa0000, 0x1000, "ram", 0x5000,
+                     GuestMemory::Kind::Ram);
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CHECK(m.ram[0x5000] == 0x42);
+  CHECK(m.ram[0xa0000] == 0);
+}
+
+TEST_CASE("KVM completes an input exit before run returns", "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  m.exit.read_value = 0x5a;
+  m.load(kCode, {
+                    0xba, 0x01, 0x05, // mov dx, 0x501
+                    0xec,             // in al, dx (stops the run)
+                    0xf4,             // hlt
+                });
+  KvmEngine &engine = m.start(real_mode_at(kCode));
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CpuState state = engine.get_state(0);
+  CHECK((state.gpr[cpu::RAX] & 0xff) == 0x5a);
+  CHECK(state.rip == kCode + 4);
+}
+
+TEST_CASE("KVM runs a 64-bit entry state with identity-mapped paging",
+          "[kvm]") {
+  if (!kvm_ready())
+    return;
+  TestMachine m;
+  auto put64 = [&](uint64_t address, uint64_t value) {
+    std::memcpy(m.ram + address, &value, 8);
+  };
+  put64(0x10000, 0x11000 | 3); // PML4[0] -> PDPT
+  put64(0x11000, 0x12000 | 3); // PDPT[0] -> PD
+  put64(0x12000, 0x83);        // PD[0]: 2 MiB page at 0, present, writable
+  m.load(0x2000, {
+                     0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, // mov rax,
+                     0x44, 0x33, 0x22, 0x11,             //   0x1122334455667788
+                     0x49, 0x89, 0xc7,                   // mov r15, rax
+                     0x66, 0xba, 0x01, 0x05,             // mov dx, 0x501
+                     0xee,                               // out dx, al
+                     0xf4,                               // hlt
+                 });
+  CpuState state = protected_mode_at(0x2000);
+  state.cr0 |= cpu::CR0_PG;
+  state.cr4 = cpu::CR4_PAE;
+  state.cr3 = 0x10000;
+  state.efer = cpu::EFER_LME | cpu::EFER_LMA;
+  state.seg[cpu::CS] = {0x10, 0, 0xffffffff, 0xa09b};
+  KvmEngine &engine = m.start(state);
+  CHECK(m.run_bounded() == RunOutcome::Stopped);
+  CpuState back = engine.get_state(0);
+  CHECK(back.gpr[cpu::R15] == 0x1122334455667788ull);
+  CHECK(back.rip == 0x2012);
+  CHECK(back.long_mode_active());
+  CHECK(back.code_size() == cpu::CodeSize::Bits64);
+  CHECK(back.seg[cpu::CS].attributes == 0xa09b);
 }
