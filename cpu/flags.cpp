@@ -152,7 +152,8 @@ unsigned rotate_through_carry_count(unsigned size, uint64_t count) {
 
 } // namespace
 
-uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
+uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count,
+                 bool carry) {
   const unsigned n = rotate_through_carry_count(size, count);
   if (n == 0)
     return value;
@@ -163,7 +164,7 @@ uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
   const unsigned __int128 wide_mask =
       (static_cast<unsigned __int128>(1) << width) - 1;
   const unsigned __int128 wide =
-      (static_cast<unsigned __int128>(carry_flag(s)) << bits) | value;
+      (static_cast<unsigned __int128>(carry) << bits) | value;
   const unsigned __int128 rotated =
       ((wide << n) | (wide >> (width - n))) & wide_mask;
   const uint64_t result = static_cast<uint64_t>(rotated) & mask;
@@ -173,7 +174,8 @@ uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
   return result;
 }
 
-uint64_t alu_rcr(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
+uint64_t alu_rcr(CpuState &s, unsigned size, uint64_t value, uint64_t count,
+                 bool carry) {
   const unsigned n = rotate_through_carry_count(size, count);
   if (n == 0)
     return value;
@@ -181,15 +183,14 @@ uint64_t alu_rcr(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
   const unsigned width = bits + 1;
   const uint64_t mask = size_mask(size);
   value &= mask;
-  const bool carry_in = carry_flag(s);
   const unsigned __int128 wide_mask =
       (static_cast<unsigned __int128>(1) << width) - 1;
   const unsigned __int128 wide =
-      (static_cast<unsigned __int128>(carry_in) << bits) | value;
+      (static_cast<unsigned __int128>(carry) << bits) | value;
   const unsigned __int128 rotated =
       ((wide >> n) | (wide << (width - n))) & wide_mask;
   const uint64_t result = static_cast<uint64_t>(rotated) & mask;
-  const bool overflow = carry_in != ((value & sign_bit(size)) != 0);
+  const bool overflow = carry != ((value & sign_bit(size)) != 0);
   update_arith_flags(
       s, CF | OF, flag_if((rotated >> bits) & 1, CF) | flag_if(overflow, OF));
   return result;

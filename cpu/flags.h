@@ -110,16 +110,17 @@ inline void update_arith_flags(CpuState &state, uint64_t mask,
 }
 
 // ---- arithmetic and logic: return the result (masked to `size`) and
-// record the flags.
+// record the flags. `carry` is CF before the instruction: handlers read it
+// once up front, because a locked read-modify-write may compute twice.
 inline uint64_t alu_add(CpuState &s, unsigned size, uint64_t dst,
                         uint64_t src) {
   uint64_t result = (dst + src) & size_mask(size);
   set_lazy(s, LAZY_ADD, size, dst, src, result);
   return result;
 }
-inline uint64_t alu_adc(CpuState &s, unsigned size, uint64_t dst,
-                        uint64_t src) {
-  if (!carry_flag(s))
+inline uint64_t alu_adc(CpuState &s, unsigned size, uint64_t dst, uint64_t src,
+                        bool carry) {
+  if (!carry)
     return alu_add(s, size, dst, src);
   uint64_t result = (dst + src + 1) & size_mask(size);
   set_lazy(s, LAZY_ADC, size, dst, src, result);
@@ -131,9 +132,9 @@ inline uint64_t alu_sub(CpuState &s, unsigned size, uint64_t dst,
   set_lazy(s, LAZY_SUB, size, dst, src, result);
   return result;
 }
-inline uint64_t alu_sbb(CpuState &s, unsigned size, uint64_t dst,
-                        uint64_t src) {
-  if (!carry_flag(s))
+inline uint64_t alu_sbb(CpuState &s, unsigned size, uint64_t dst, uint64_t src,
+                        bool carry) {
+  if (!carry)
     return alu_sub(s, size, dst, src);
   uint64_t result = (dst - src - 1) & size_mask(size);
   set_lazy(s, LAZY_SBB, size, dst, src, result);
@@ -156,14 +157,12 @@ inline uint64_t alu_or(CpuState &s, unsigned size, uint64_t a, uint64_t b) {
 inline uint64_t alu_xor(CpuState &s, unsigned size, uint64_t a, uint64_t b) {
   return alu_logic(s, size, a ^ b);
 }
-inline uint64_t alu_inc(CpuState &s, unsigned size, uint64_t dst) {
-  uint64_t carry = carry_flag(s);
+inline uint64_t alu_inc(CpuState &s, unsigned size, uint64_t dst, bool carry) {
   uint64_t result = (dst + 1) & size_mask(size);
   set_lazy(s, LAZY_INC, size, dst, carry, result);
   return result;
 }
-inline uint64_t alu_dec(CpuState &s, unsigned size, uint64_t dst) {
-  uint64_t carry = carry_flag(s);
+inline uint64_t alu_dec(CpuState &s, unsigned size, uint64_t dst, bool carry) {
   uint64_t result = (dst - 1) & size_mask(size);
   set_lazy(s, LAZY_DEC, size, dst, carry, result);
   return result;
@@ -177,8 +176,10 @@ uint64_t alu_shr(CpuState &s, unsigned size, uint64_t value, uint64_t count);
 uint64_t alu_sar(CpuState &s, unsigned size, uint64_t value, uint64_t count);
 uint64_t alu_rol(CpuState &s, unsigned size, uint64_t value, uint64_t count);
 uint64_t alu_ror(CpuState &s, unsigned size, uint64_t value, uint64_t count);
-uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count);
-uint64_t alu_rcr(CpuState &s, unsigned size, uint64_t value, uint64_t count);
+uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count,
+                 bool carry);
+uint64_t alu_rcr(CpuState &s, unsigned size, uint64_t value, uint64_t count,
+                 bool carry);
 // Double-precision shifts: `fill` supplies the bits shifted in. For 16-bit
 // operands a masked count above 16 shifts through fill:dst:fill (the
 // result the SDM calls undefined; Intel processors produce this one).
