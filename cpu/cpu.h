@@ -8,8 +8,10 @@
 // returns false straight up to the interpreter, which delivers it with RIP
 // still at the faulting instruction.
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "cpu/instruction.h"
 #include "cpu/state.h"
@@ -22,6 +24,8 @@ class InterruptController;
 } // namespace sable
 
 namespace sable::cpu {
+
+class BlockCache;
 
 enum class Access : uint8_t { Read, Write, Execute };
 
@@ -50,7 +54,12 @@ struct CpuEnvironment {
 
 class Cpu {
 public:
+  // Registers itself as env.memory's code-write handler (see
+  // invalidate_code).
   explicit Cpu(const CpuEnvironment &env);
+  ~Cpu();
+  Cpu(const Cpu &) = delete;
+  Cpu &operator=(const Cpu &) = delete;
 
   CpuState state;
   PendingFault pending;
@@ -68,9 +77,9 @@ public:
   void set_reg(unsigned gpr, unsigned size, uint64_t value);
 
   // ---- flags
-  uint64_t rflags();            // materializes the lazy arithmetic flags
-  void set_rflags(uint64_t v);  // raw: no privilege checks
-  bool flag(uint64_t mask);     // one flag, lazy-aware
+  uint64_t rflags();             // materializes the lazy arithmetic flags
+  void set_rflags(uint64_t v);   // raw: no privilege checks
+  bool flag(uint64_t mask);      // one flag, lazy-aware
   bool condition(unsigned cond); // Jcc/SETcc/CMOVcc condition 0..15
 
   // ---- operands of a decoded instruction
@@ -128,7 +137,7 @@ public:
   // Loads a segment register with all protected-mode checks (or the real/
   // V86 rule base = selector << 4); false with #GP/#SS/#NP recorded.
   bool load_segment(unsigned seg, uint16_t selector);
-  bool write_cr(unsigned cr, uint64_t value); // #GP on reserved bits
+  bool write_cr(unsigned cr, uint64_t value);     // #GP on reserved bits
   bool read_msr(uint32_t index, uint64_t &value); // #GP when unknown
   bool write_msr(uint32_t index, uint64_t value);
   // I/O permission: IOPL, then the TSS bitmap; #GP(0) when denied.
@@ -142,8 +151,15 @@ public:
   bool deliver_pending_fault();
   // Thread-safe: asks run() to return at the next block boundary.
   void request_exit();
+  // Thread-safe: forgets the decoded blocks of the page holding `gpa`
+  // (a store hit a PAGE_HAS_CODE page). With several vCPUs the engine
+  // installs one code-write handler that calls this on every Cpu.
+  void invalidate_code(uint64_t gpa);
 
 private:
+  std::unique_ptr<BlockCache> blocks_;
+  std::atomic<bool> exit_requested_{false};
+
   bool locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
                       uint64_t &offset);
 };
@@ -175,10 +191,14 @@ bool Cpu::modify_operand(const Instruction &insn, unsigned index,
       }
     };
     switch (op.size) {
-    case 1: return cas(reinterpret_cast<uint8_t *>(host));
-    case 2: return cas(reinterpret_cast<uint16_t *>(host));
-    case 4: return cas(reinterpret_cast<uint32_t *>(host));
-    default: return cas(reinterpret_cast<uint64_t *>(host));
+    case 1:
+      return cas(reinterpret_cast<uint8_t *>(host));
+    case 2:
+      return cas(reinterpret_cast<uint16_t *>(host));
+    case 4:
+      return cas(reinterpret_cast<uint32_t *>(host));
+    default:
+      return cas(reinterpret_cast<uint64_t *>(host));
     }
   }
   uint64_t old = 0;
