@@ -345,6 +345,15 @@ bool popped_stack_segment(Cpu &cpu, uint16_t selector, unsigned rpl,
   return true;
 }
 
+// rSP popped by a return that switches stacks. Outside 64-bit mode a
+// 16-bit stack segment takes only SP; the upper half of ESP stays.
+uint64_t outer_stack_pointer(const CpuState &s, const Segment &ss,
+                             uint64_t popped) {
+  if (in_64bit_mode(s))
+    return popped;
+  return merge_stack_pointer(s.gpr[RSP], popped, stack_width(ss, false));
+}
+
 bool op_retf(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
   unsigned size = insn.opsize;
@@ -387,8 +396,7 @@ bool op_retf(Cpu &cpu, const Instruction &insn) {
   if (!popped_stack_segment(cpu, static_cast<uint16_t>(ss_value), rpl, target64,
                             ss))
     return false;
-  unsigned width = stack_width(ss, target64);
-  s.gpr[RSP] = merge_stack_pointer(new_rsp, new_rsp + insn.imm, width);
+  s.gpr[RSP] = outer_stack_pointer(s, ss, new_rsp + insn.imm);
   s.seg[SS] = ss;
   commit_code(cpu, cs, rip);
   null_privileged_data_segments(s);
@@ -475,9 +483,6 @@ bool op_iret(Cpu &cpu, const Instruction &insn) {
   unsigned rpl = selector & 3;
   bool target64 = s.long_mode_active() && d.long_code();
   Segment cs = segment_from(selector, d, false);
-  if (!target64)
-    rip &= operand_mask(size);
-
   bool switch_stack = rpl != cpl || in_64bit_mode(s);
   Segment ss = s.seg[SS];
   uint64_t new_rsp = stack.rsp();
@@ -487,8 +492,7 @@ bool op_iret(Cpu &cpu, const Instruction &insn) {
         !popped_stack_segment(cpu, static_cast<uint16_t>(ss_value), rpl,
                               target64, ss))
       return false;
-    new_rsp = merge_stack_pointer(s.gpr[RSP], rsp_value,
-                                  size == 2 ? 2 : (size == 4 ? 4 : 8));
+    new_rsp = outer_stack_pointer(s, ss, rsp_value);
   }
   if (!check_target_offset(cpu, cs, rip))
     return false;

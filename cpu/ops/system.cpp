@@ -9,9 +9,9 @@
 
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
+#include "cpu/msr.h"
 #include "cpu/ops/far_transfer.h"
 #include "cpu/ops/handlers.h"
-#include "cpu/tsc.h"
 
 namespace sable::cpu {
 namespace {

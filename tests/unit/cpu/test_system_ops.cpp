@@ -1,0 +1,395 @@
+#include <catch2/catch.hpp>
+
+#include "cpu/msr.h"
+#include "system_machine.h"
+
+using namespace sable::cpu;
+using namespace sable::cpu::test;
+
+namespace {
+
+constexpr uint64_t kOperand = 0x5000;
+
+Instruction table_op(Op op, unsigned opsize, unsigned addrsize = 4) {
+  Instruction insn = with_memory(make(op, opsize, 3), 0, kOperand, 6);
+  insn.addrsize = static_cast<uint8_t>(addrsize);
+  return insn;
+}
+
+Instruction mov_cr(unsigned cr, unsigned gpr, bool write) {
+  Instruction insn = make(Op::MOV_CR, 4, 3);
+  insn.aux = write ? 1 : 0;
+  Operand special{OperandKind::Cr, 4, static_cast<uint8_t>(cr)};
+  Operand general{OperandKind::Reg, 4, static_cast<uint8_t>(gpr)};
+  insn.operands[0] = write ? special : general;
+  insn.operands[1] = write ? general : special;
+  insn.operand_count = 2;
+  return insn;
+}
+
+Instruction mov_dr(unsigned dr, unsigned gpr, bool write) {
+  Instruction insn = mov_cr(dr, gpr, write);
+  insn.op = Op::MOV_DR;
+  insn.operands[write ? 0 : 1].kind = OperandKind::Dr;
+  return insn;
+}
+
+// LAR/LSL r32, r16 with the selector in RBX.
+Instruction probe(Op op, unsigned opsize = 4) {
+  Instruction insn = with_register(make(op, opsize, 3), 0, RAX, opsize);
+  return with_register(insn, 1, RBX, 2);
+}
+
+Instruction verify(Op op) {
+  return with_register(make(op, 2, 3), 0, RBX, 2);
+}
+
+bool zf(SystemMachine &m) {
+  return m.cpu->flag(ZF);
+}
+
+} // namespace
+
+TEST_CASE("LGDT takes a 24-bit base with a 16-bit operand size", "[system]") {
+  SystemMachine m; // real mode: CPL 0, DS base 0
+  m.poke<uint16_t>(kOperand, 0x1234);
+  m.poke<uint32_t>(kOperand + 2, 0xaabbccdd);
+  REQUIRE(m.run(table_op(Op::LGDT, 2, 2)));
+  CHECK(m.state().gdtr.limit == 0x1234);
+  CHECK(m.state().gdtr.base == 0xbbccdd);
+
+  REQUIRE(m.run(table_op(Op::LIDT, 4, 2)));
+  CHECK(m.state().idtr.limit == 0x1234);
+  CHECK(m.state().idtr.base == 0xaabbccdd);
+}
+
+TEST_CASE("SGDT stores 6 bytes outside and 10 bytes in 64-bit mode",
+          "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  m.state().gdtr = {0x12345678, 0x3ff};
+  m.poke<uint64_t>(kOperand, ~uint64_t{0});
+  m.poke<uint64_t>(kOperand + 8, ~uint64_t{0});
+  REQUIRE(m.run(table_op(Op::SGDT, 4)));
+  CHECK(m.peek<uint16_t>(kOperand) == 0x3ff);
+  CHECK(m.peek<uint32_t>(kOperand + 2) == 0x12345678);
+  CHECK(m.peek<uint16_t>(kOperand + 6) == 0xffff);
+
+  SystemMachine l;
+  l.enter_long_mode(0);
+  l.state().idtr = {0xffffffff81234000, 0xfff};
+  REQUIRE(l.run(table_op(Op::SIDT, 8, 8)));
+  CHECK(l.peek<uint16_t>(kOperand) == 0xfff);
+  CHECK(l.peek<uint64_t>(kOperand + 2) == 0xffffffff81234000);
+
+  l.poke<uint64_t>(kOperand + 2, 0xffff800000001000);
+  REQUIRE(l.run(table_op(Op::LGDT, 8, 8)));
+  CHECK(l.state().gdtr.base == 0xffff800000001000);
+  CHECK(l.state().gdtr.limit == 0xfff);
+}
+
+TEST_CASE("LGDT at CPL 3 raises #GP(0)", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  CHECK_FALSE(m.run(table_op(Op::LGDT, 4)));
+  CHECK(m.faulted(EXC_GP, 0));
+  CHECK(m.state().gdtr.base == kGdt);
+}
+
+TEST_CASE("MOV to and from CR0, CR3 and CR4", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  s.gpr[RAX] = s.cr0 | CR0_MP;
+  REQUIRE(m.run(mov_cr(0, RAX, true)));
+  CHECK(s.cr0 & CR0_MP);
+
+  s.gpr[RAX] = 0x7000;
+  REQUIRE(m.run(mov_cr(3, RAX, true)));
+  REQUIRE(m.run(mov_cr(3, RBX, false)));
+  CHECK(s.gpr[RBX] == 0x7000);
+
+  s.gpr[RAX] = CR4_PSE;
+  REQUIRE(m.run(mov_cr(4, RAX, true)));
+  CHECK(s.cr4 == CR4_PSE);
+  s.gpr[RAX] = uint64_t{1} << 30; // reserved
+  CHECK_FALSE(m.run(mov_cr(4, RAX, true)));
+  CHECK(m.faulted(EXC_GP, 0));
+  CHECK(s.cr4 == CR4_PSE);
+
+  CHECK_FALSE(m.run(mov_cr(1, RAX, false)));
+  CHECK(m.faulted(EXC_UD, 0));
+  CHECK_FALSE(m.run(mov_cr(5, RAX, true)));
+  CHECK(m.faulted(EXC_UD, 0));
+}
+
+TEST_CASE("MOV CR at CPL 3 raises #GP(0)", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  m.state().gpr[RBX] = 0x55;
+  CHECK_FALSE(m.run(mov_cr(0, RBX, false)));
+  CHECK(m.faulted(EXC_GP, 0));
+  CHECK(m.state().gpr[RBX] == 0x55);
+}
+
+TEST_CASE("MOV DR4/DR5 alias DR6/DR7 unless CR4.DE", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  REQUIRE(m.run(mov_dr(4, RBX, false)));
+  CHECK(s.gpr[RBX] == 0xffff0ff0);
+  s.gpr[RAX] = 0x1;
+  REQUIRE(m.run(mov_dr(5, RAX, true)));
+  CHECK(s.dr[7] == 0x401);
+  s.cr4 |= CR4_DE;
+  CHECK_FALSE(m.run(mov_dr(4, RBX, false)));
+  CHECK(m.faulted(EXC_UD, 0));
+}
+
+TEST_CASE("RDMSR and WRMSR: ECX selects, EDX:EAX carries, unknown is #GP",
+          "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  s.gpr[RCX] = MSR_STAR;
+  s.gpr[RDX] = 0x00230010;
+  s.gpr[RAX] = 0x12345678;
+  REQUIRE(m.run(make(Op::WRMSR, 4, 2)));
+  CHECK(s.msr.star == 0x0023001012345678);
+  s.gpr[RAX] = s.gpr[RDX] = 0;
+  REQUIRE(m.run(make(Op::RDMSR, 4, 2)));
+  CHECK(s.gpr[RAX] == 0x12345678);
+  CHECK(s.gpr[RDX] == 0x00230010);
+
+  s.gpr[RCX] = 0xdeadbeef;
+  CHECK_FALSE(m.run(make(Op::RDMSR, 4, 2)));
+  CHECK(m.faulted(EXC_GP, 0));
+  CHECK(s.gpr[RAX] == 0x12345678);
+
+  SystemMachine user;
+  user.enter_protected_mode(3);
+  user.state().gpr[RCX] = MSR_STAR;
+  CHECK_FALSE(user.run(make(Op::RDMSR, 4, 2)));
+  CHECK(user.faulted(EXC_GP, 0));
+}
+
+TEST_CASE("HLT halts at CPL 0 and raises #GP(0) at CPL 3", "[system]") {
+  SystemMachine user;
+  user.enter_protected_mode(3);
+  CHECK_FALSE(user.run(make(Op::HLT, 4, 1)));
+  CHECK(user.faulted(EXC_GP, 0));
+  CHECK_FALSE(user.state().halted);
+
+  SystemMachine kernel;
+  kernel.enter_protected_mode(0);
+  kernel.state().rip = 0x100;
+  REQUIRE(kernel.run(make(Op::HLT, 4, 1)));
+  CHECK(kernel.state().halted);
+  CHECK(kernel.state().rip == 0x101);
+}
+
+TEST_CASE("LAR reports access rights only for visible descriptors",
+          "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  CpuState &s = m.state();
+  s.gpr[RBX] = SEL_CODE3 | 3;
+  REQUIRE(m.run(probe(Op::LAR)));
+  CHECK(zf(m));
+  CHECK(s.gpr[RAX] == ((m.gdt(SEL_CODE3) >> 32) & 0x00f0ff00));
+
+  s.gpr[RAX] = 0x1234;
+  for (uint16_t selector : {uint16_t{SEL_CODE0 | 3}, uint16_t{0x800},
+                            uint16_t{0}, uint16_t{SEL_TSS | 3}}) {
+    s.gpr[RBX] = selector;
+    REQUIRE(m.run(probe(Op::LAR)));
+    CHECK_FALSE(zf(m));
+    CHECK(s.gpr[RAX] == 0x1234);
+  }
+}
+
+TEST_CASE("LSL returns the scaled limit; system types depend on the mode",
+          "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  s.gpr[RBX] = SEL_DATA3;
+  REQUIRE(m.run(probe(Op::LSL)));
+  CHECK(zf(m));
+  CHECK(s.gpr[RAX] == 0xffffffff);
+
+  s.gpr[RBX] = SEL_TSS;
+  REQUIRE(m.run(probe(Op::LSL)));
+  CHECK(zf(m));
+  CHECK(s.gpr[RAX] == 0x67);
+
+  m.set_gdt(SEL_GATE, gate_descriptor(SEL_CODE0, 0, 0, 12, 0));
+  s.gpr[RBX] = SEL_GATE;
+  REQUIRE(m.run(probe(Op::LSL)));
+  CHECK_FALSE(zf(m));
+  REQUIRE(m.run(probe(Op::LAR)));
+  CHECK(zf(m));
+}
+
+TEST_CASE("VERR and VERW", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  CpuState &s = m.state();
+  struct Case {
+    Op op;
+    uint16_t selector;
+    bool expected;
+  } cases[] = {
+      {Op::VERR, SEL_CODE3 | 3, true},
+      {Op::VERW, SEL_CODE3 | 3, false},
+      {Op::VERW, SEL_DATA3 | 3, true},
+      {Op::VERR, SEL_DATA0 | 3, false},
+      {Op::VERR, SEL_CONFORMING | 3, true},
+      {Op::VERR, 0x1000, false},
+      {Op::VERR, 0, false},
+  };
+  for (const Case &c : cases) {
+    s.gpr[RBX] = c.selector;
+    REQUIRE(m.run(verify(c.op)));
+    CHECK(zf(m) == c.expected);
+  }
+}
+
+TEST_CASE("LTR loads TR and marks the TSS busy; a busy TSS is #GP",
+          "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  s.gpr[RAX] = SEL_TSS;
+  Instruction ltr = with_register(make(Op::LTR, 2, 3), 0, RAX, 2);
+  REQUIRE(m.run(ltr));
+  CHECK(s.tr.selector == SEL_TSS);
+  CHECK(s.tr.base == kTss);
+  CHECK(s.tr.limit == 0x67);
+  CHECK((s.tr.attributes & 0xf) == SYS_TSS32_BUSY);
+  CHECK(((m.gdt(SEL_TSS) >> 40) & 0xf) == SYS_TSS32_BUSY);
+
+  CHECK_FALSE(m.run(ltr));
+  CHECK(m.faulted(EXC_GP, SEL_TSS));
+
+  Instruction str = with_register(make(Op::STR, 4, 3), 0, RDX, 4);
+  s.gpr[RDX] = ~uint64_t{0};
+  REQUIRE(m.run(str));
+  CHECK(s.gpr[RDX] == SEL_TSS);
+}
+
+TEST_CASE("LLDT loads an LDT descriptor and a null selector", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  m.set_gdt(SEL_GATE, segment_descriptor(0x4000, 0xff, 0x82, 0));
+  s.gpr[RAX] = SEL_GATE;
+  Instruction lldt = with_register(make(Op::LLDT, 2, 3), 0, RAX, 2);
+  REQUIRE(m.run(lldt));
+  CHECK(s.ldtr.selector == SEL_GATE);
+  CHECK(s.ldtr.base == 0x4000);
+  CHECK(s.ldtr.limit == 0xff);
+
+  s.gpr[RAX] = SEL_DATA0;
+  CHECK_FALSE(m.run(lldt));
+  CHECK(m.faulted(EXC_GP, SEL_DATA0));
+
+  s.gpr[RAX] = 0;
+  REQUIRE(m.run(lldt));
+  CHECK(s.ldtr.selector == 0);
+}
+
+TEST_CASE("LMSW cannot clear PE; SMSW and CLTS", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  s.gpr[RAX] = CR0_TS | CR0_MP;
+  REQUIRE(m.run(with_register(make(Op::LMSW, 2, 3), 0, RAX, 2)));
+  CHECK(s.cr0 & CR0_PE);
+  CHECK(s.cr0 & CR0_TS);
+  CHECK(s.cr0 & CR0_MP);
+
+  REQUIRE(m.run(make(Op::CLTS, 4, 2)));
+  CHECK_FALSE(s.cr0 & CR0_TS);
+
+  REQUIRE(m.run(with_register(make(Op::SMSW, 2, 3), 0, RBX, 2)));
+  CHECK((s.gpr[RBX] & 0xffff) == (s.cr0 & 0xffff));
+}
+
+TEST_CASE("ARPL raises the destination RPL and reports it in ZF", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  CpuState &s = m.state();
+  Instruction arpl =
+      with_register(with_register(make(Op::ARPL, 2, 2), 0, RAX, 2), 1, RBX, 2);
+  s.gpr[RAX] = 0x10;
+  s.gpr[RBX] = 0x23;
+  REQUIRE(m.run(arpl));
+  CHECK(s.gpr[RAX] == 0x13);
+  CHECK(zf(m));
+  REQUIRE(m.run(arpl));
+  CHECK_FALSE(zf(m));
+}
+
+TEST_CASE("RDTSC honours CR4.TSD and counts up", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  CpuState &s = m.state();
+  REQUIRE(m.run(make(Op::RDTSC, 4, 2)));
+  uint64_t first = (s.gpr[RDX] << 32) | s.gpr[RAX];
+  REQUIRE(m.run(make(Op::RDTSC, 4, 2)));
+  uint64_t second = (s.gpr[RDX] << 32) | s.gpr[RAX];
+  CHECK(second > first);
+
+  s.cr4 |= CR4_TSD;
+  CHECK_FALSE(m.run(make(Op::RDTSC, 4, 2)));
+  CHECK(m.faulted(EXC_GP, 0));
+}
+
+TEST_CASE("RDFSBASE/WRFSBASE need CR4.FSGSBASE and a canonical value",
+          "[system]") {
+  SystemMachine m;
+  m.enter_long_mode(3);
+  CpuState &s = m.state();
+  Instruction wrgs = with_register(make(Op::WRFSBASE, 8, 5), 0, RAX, 8);
+  wrgs.aux = 1;
+  s.gpr[RAX] = 0x7fff12340000;
+  CHECK_FALSE(m.run(wrgs));
+  CHECK(m.faulted(EXC_UD, 0));
+
+  s.cr4 |= CR4_FSGSBASE;
+  REQUIRE(m.run(wrgs));
+  CHECK(s.seg[GS].base == 0x7fff12340000);
+  s.gpr[RAX] = 0x0000800000000000;
+  CHECK_FALSE(m.run(wrgs));
+  CHECK(m.faulted(EXC_GP, 0));
+
+  Instruction rdgs = with_register(make(Op::RDFSBASE, 4, 5), 0, RBX, 4);
+  rdgs.aux = 1;
+  REQUIRE(m.run(rdgs));
+  CHECK(s.gpr[RBX] == 0x12340000);
+}
+
+TEST_CASE("BOUND raises #BR outside the bounds", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  CpuState &s = m.state();
+  m.poke<int32_t>(kOperand, -5);
+  m.poke<int32_t>(kOperand + 4, 10);
+  Instruction bound = with_memory(
+      with_register(make(Op::BOUND, 4, 2), 0, RAX, 4), 1, kOperand, 8);
+  s.gpr[RAX] = static_cast<uint32_t>(-5);
+  CHECK(m.run(bound));
+  s.gpr[RAX] = 11;
+  CHECK_FALSE(m.run(bound));
+  CHECK(m.faulted(EXC_BR, 0));
+}
+
+TEST_CASE("instructions this CPU does not offer raise #UD", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  for (Op op : {Op::MONITOR, Op::MWAIT, Op::RSM, Op::UD, Op::XGETBV}) {
+    CHECK_FALSE(m.run(make(op, 4, 3)));
+    CHECK(m.faulted(EXC_UD, 0));
+  }
+}
