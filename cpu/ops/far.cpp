@@ -527,54 +527,41 @@ bool op_into(Cpu &cpu, const Instruction &) {
   return cpu.software_interrupt(EXC_OF);
 }
 
-// SYSCALL follows AMD's definition, a superset of Intel's: 64-bit mode
-// enters at LSTAR, compatibility mode at CSTAR, legacy protected mode at
-// STAR[31:0].
+// SYSCALL/SYSRET as Intel defines them: 64-bit mode only (the decoder
+// already rejects them elsewhere), so CSTAR and STAR[31:0] are unused.
+bool fast_system_call_usable(const CpuState &s) {
+  return (s.efer & EFER_SCE) && in_64bit_mode(s);
+}
+
 bool op_syscall(Cpu &cpu, const Instruction &) {
   CpuState &s = cpu.state;
-  if (!(s.efer & EFER_SCE) || real_or_v86(s))
+  if (!fast_system_call_usable(s))
     return cpu.fault(EXC_UD);
-  uint16_t selector = static_cast<uint16_t>(s.msr.star >> 32) & 0xfffc;
+  uint16_t selector = static_cast<uint16_t>(s.msr.star >> 32);
   uint64_t flags = cpu.rflags();
-  if (s.long_mode_active()) {
-    uint64_t target = in_64bit_mode(s) ? s.msr.lstar : s.msr.cstar;
-    s.gpr[RCX] = cpu.next_rip;
-    s.gpr[R11] = flags & ~uint64_t{RF};
-    cpu.set_rflags((flags & ~(s.msr.sfmask | RF)) | 2);
-    s.seg[CS] = flat_code_segment(selector, 0, true);
-    s.seg[SS] = flat_stack_segment(selector + 8, 0);
-    cpu.next_rip = target;
-    return true;
-  }
-  s.gpr[RCX] = cpu.next_rip & 0xffffffff;
-  cpu.set_rflags(flags & ~uint64_t{VM | IF | RF});
-  s.seg[CS] = flat_code_segment(selector, 0, false);
-  s.seg[SS] = flat_stack_segment(selector + 8, 0);
-  cpu.next_rip = s.msr.star & 0xffffffff;
+  s.gpr[RCX] = cpu.next_rip;
+  s.gpr[R11] = flags & ~uint64_t{RF};
+  cpu.set_rflags(flags & ~(s.msr.sfmask | RF));
+  s.seg[CS] = flat_code_segment(selector & 0xfffc, 0, true);
+  s.seg[SS] = flat_stack_segment(static_cast<uint16_t>(selector + 8), 0);
+  cpu.next_rip = s.msr.lstar;
   return true;
 }
 
 bool op_sysret(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
-  if (!(s.efer & EFER_SCE) || real_or_v86(s))
+  if (!fast_system_call_usable(s))
     return cpu.fault(EXC_UD);
   if (s.cpl() != 0)
     return cpu.fault(EXC_GP, 0);
-  uint16_t base = static_cast<uint16_t>(s.msr.star >> 48);
-  uint16_t ss_selector = static_cast<uint16_t>((base + 8) | 3);
-  if (!s.long_mode_active()) {
-    cpu.set_rflags(cpu.rflags() | IF);
-    s.seg[CS] = flat_code_segment(base | 3, 3, false);
-    s.seg[SS] = flat_stack_segment(ss_selector, 3);
-    cpu.next_rip = s.gpr[RCX] & 0xffffffff;
-    return true;
-  }
   bool to64 = insn.opsize == 8;
   if (to64 && !is_canonical(s.gpr[RCX]))
     return cpu.fault(EXC_GP, 0);
-  constexpr uint64_t kSysretFlagsMask = 0x3c7fd7;
-  cpu.set_rflags((s.gpr[R11] & kSysretFlagsMask) | 2);
+  uint16_t base = static_cast<uint16_t>(s.msr.star >> 48);
   uint16_t cs_selector = static_cast<uint16_t>((to64 ? base + 16 : base) | 3);
+  uint16_t ss_selector = static_cast<uint16_t>((base + 8) | 3);
+  constexpr uint64_t kSysretFlagsMask = 0x3c7fd7;
+  cpu.set_rflags(s.gpr[R11] & kSysretFlagsMask);
   s.seg[CS] = flat_code_segment(cs_selector, 3, to64);
   s.seg[SS] = flat_stack_segment(ss_selector, 3);
   cpu.next_rip = to64 ? s.gpr[RCX] : s.gpr[RCX] & 0xffffffff;

@@ -496,10 +496,25 @@ uint64_t linear_address(const Cpu &cpu, const Instruction &insn) {
   return in_64bit_mode(cpu.state) ? linear : linear & 0xffffffff;
 }
 
+// The TLB caches large pages as 4 KiB fragments without their size, so
+// invalidating one page drops every fragment of the largest page that may
+// contain it: 1 GiB in long mode, 4 MiB otherwise.
+void invalidate_page(Cpu &cpu, uint64_t linear) {
+  uint64_t largest_page =
+      cpu.state.long_mode_active() ? uint64_t{1} << 30 : uint64_t{4} << 20;
+  uint64_t region = linear & ~(largest_page - 1);
+  for (unsigned i = 0; i < Tlb::kEntries; ++i) {
+    TlbEntry &entry = cpu.tlb.slot(uint64_t{i} * kPageSize);
+    if (entry.linear_page != TlbEntry::kInvalid &&
+        (entry.linear_page & ~(largest_page - 1)) == region)
+      entry = TlbEntry{};
+  }
+}
+
 bool op_invlpg(Cpu &cpu, const Instruction &insn) {
   if (!require_memory_operand(cpu, insn, 0) || !require_cpl0(cpu))
     return false;
-  cpu.tlb.flush_page(linear_address(cpu, insn));
+  invalidate_page(cpu, linear_address(cpu, insn));
   return true;
 }
 
@@ -533,7 +548,7 @@ bool op_invpcid(Cpu &cpu, const Instruction &insn) {
   // The TLB does not tag entries with PCIDs, so a context flush drops
   // every non-global translation.
   if (type == INVPCID_ADDRESS)
-    cpu.tlb.flush_page(address);
+    invalidate_page(cpu, address);
   else
     cpu.flush_tlb(type == INVPCID_ALL_WITH_GLOBAL);
   return true;

@@ -353,9 +353,10 @@ TEST_CASE("SYSRET checks RCX and SYSCALL needs EFER.SCE", "[far]") {
   CHECK(s.seg[CS].selector == 0x13);
   CHECK(s.rip == 0x12345678);
 
-  s.efer &= ~uint64_t{EFER_SCE};
-  CHECK_FALSE(m.run(make(Op::SYSCALL, 4, 2)));
-  CHECK(m.faulted(EXC_UD, 0));
+  SystemMachine off;
+  off.enter_long_mode(3);
+  CHECK_FALSE(off.run(make(Op::SYSCALL, 4, 2)));
+  CHECK(off.faulted(EXC_UD, 0));
 }
 
 TEST_CASE("SYSENTER and SYSEXIT in 32-bit protected mode", "[far]") {

@@ -393,3 +393,25 @@ TEST_CASE("instructions this CPU does not offer raise #UD", "[system]") {
     CHECK(m.faulted(EXC_UD, 0));
   }
 }
+
+TEST_CASE("INVLPG drops every cached fragment of a large page", "[system]") {
+  SystemMachine m;
+  m.enter_long_mode(0);
+  m.poke<uint32_t>(0x5000, 0xaaaa);
+  m.poke<uint32_t>(0x205000, 0xbbbb);
+  uint32_t value = 0;
+  REQUIRE(m.cpu->read_linear(0x5000, &value, 4));
+  CHECK(value == 0xaaaa);
+
+  m.poke<uint64_t>(kPml4 + 0x2000, 0x200000 | 0x87); // remap the 2 MiB page
+  Instruction invlpg = with_memory(make(Op::INVLPG, 4, 3), 0, 0x1000, 1);
+  invlpg.addrsize = 8;
+  REQUIRE(m.run(invlpg));
+  REQUIRE(m.cpu->read_linear(0x5000, &value, 4));
+  CHECK(value == 0xbbbb);
+
+  SystemMachine user;
+  user.enter_long_mode(3);
+  CHECK_FALSE(user.run(invlpg));
+  CHECK(user.faulted(EXC_GP, 0));
+}
