@@ -5,6 +5,7 @@
 // through the handlers their families register.
 
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 
@@ -206,6 +207,19 @@ inline Instruction with_register(Instruction insn, unsigned index, unsigned gpr,
                           static_cast<uint8_t>(gpr)};
   insn.operand_count = static_cast<uint8_t>(
       insn.operand_count > index ? insn.operand_count : index + 1);
+  return insn;
+}
+
+// The decoder's record for `bytes`, so tests also pin the operand
+// conventions the handlers rely on.
+inline Instruction decoded(std::initializer_list<uint8_t> bytes,
+                           CodeSize mode) {
+  Instruction insn;
+  uint8_t buffer[15] = {};
+  std::memcpy(buffer, bytes.begin(), bytes.size());
+  if (decode(buffer, static_cast<unsigned>(bytes.size()), mode, insn) !=
+      DecodeStatus::Ok)
+    insn.op = Op::Count;
   return insn;
 }
 

@@ -437,3 +437,40 @@ TEST_CASE("INTO does nothing when OF is clear", "[far]") {
   REQUIRE(m.run(make(Op::INTO, 4, 1)));
   CHECK(m.state().rip == 0x11);
 }
+
+TEST_CASE("decoded far CALL, RETF imm16 and IRETQ run through the handlers",
+          "[far]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  s.gpr[RSP] = 0x8000;
+  s.rip = 0x500;
+  // call 0x0008:0x00002000
+  Instruction call =
+      decoded({0x9a, 0x00, 0x20, 0x00, 0x00, 0x08, 0x00}, CodeSize::Bits32);
+  REQUIRE(call.op == Op::CALL_FAR);
+  REQUIRE(m.run(call));
+  CHECK(s.rip == 0x2000);
+  CHECK(m.peek<uint32_t>(0x7ff8) == 0x507);
+
+  Instruction retf = decoded({0xca, 0x08, 0x00}, CodeSize::Bits32);
+  REQUIRE(retf.op == Op::RETF);
+  REQUIRE(m.run(retf));
+  CHECK(s.rip == 0x507);
+  CHECK(s.gpr[RSP] == 0x8008);
+
+  SystemMachine l;
+  l.enter_long_mode(0);
+  l.state().gpr[RSP] = 0x8000;
+  l.poke<uint64_t>(0x8000, 0x400000);
+  l.poke<uint64_t>(0x8008, SEL_CODE64_3 | 3);
+  l.poke<uint64_t>(0x8010, 0x202);
+  l.poke<uint64_t>(0x8018, 0x7000);
+  l.poke<uint64_t>(0x8020, SEL_DATA3 | 3);
+  Instruction iretq = decoded({0x48, 0xcf}, CodeSize::Bits64);
+  REQUIRE(iretq.op == Op::IRET);
+  REQUIRE(l.run(iretq));
+  CHECK(l.state().cpl() == 3);
+  CHECK(l.state().rip == 0x400000);
+  CHECK(l.state().gpr[RSP] == 0x7000);
+}

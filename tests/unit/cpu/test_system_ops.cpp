@@ -415,3 +415,43 @@ TEST_CASE("INVLPG drops every cached fragment of a large page", "[system]") {
   CHECK_FALSE(user.run(invlpg));
   CHECK(user.faulted(EXC_GP, 0));
 }
+
+TEST_CASE("decoded LGDT, MOV CR3, LAR and WRGSBASE run through the handlers",
+          "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  m.poke<uint16_t>(kOperand, 0x27);
+  m.poke<uint32_t>(kOperand + 2, 0x00123000);
+  // lgdt [0x5000]
+  Instruction lgdt =
+      decoded({0x0f, 0x01, 0x15, 0x00, 0x50, 0x00, 0x00}, CodeSize::Bits32);
+  REQUIRE(lgdt.op == Op::LGDT);
+  REQUIRE(m.run(lgdt));
+  CHECK(s.gdtr.base == 0x123000);
+  CHECK(s.gdtr.limit == 0x27);
+  s.gdtr = {kGdt, kGdtLimit};
+
+  s.gpr[RAX] = 0x9000;
+  Instruction mov_cr3 = decoded({0x0f, 0x22, 0xd8}, CodeSize::Bits32);
+  REQUIRE(mov_cr3.op == Op::MOV_CR);
+  REQUIRE(m.run(mov_cr3));
+  CHECK(s.cr3 == 0x9000);
+
+  s.gpr[RBX] = SEL_DATA3;
+  Instruction lar = decoded({0x0f, 0x02, 0xc3}, CodeSize::Bits32);
+  REQUIRE(lar.op == Op::LAR);
+  REQUIRE(m.run(lar));
+  CHECK(m.cpu->flag(ZF));
+  CHECK(s.gpr[RAX] == ((m.gdt(SEL_DATA3) >> 32) & 0x00f0ff00));
+
+  SystemMachine l;
+  l.enter_long_mode(0);
+  l.state().cr4 |= CR4_FSGSBASE;
+  l.state().gpr[RAX] = 0xffff888012345678;
+  Instruction wrgsbase =
+      decoded({0xf3, 0x48, 0x0f, 0xae, 0xd8}, CodeSize::Bits64);
+  REQUIRE(wrgsbase.op == Op::WRFSBASE);
+  REQUIRE(l.run(wrgsbase));
+  CHECK(l.state().seg[GS].base == 0xffff888012345678);
+}
