@@ -6,6 +6,7 @@
 #include "cpu/flags.h"
 #include "cpu/ops/flag_checkpoint.h"
 #include "cpu/ops/handlers.h"
+#include "cpu/ops/operands.h"
 
 namespace sable::cpu {
 
@@ -13,7 +14,8 @@ namespace {
 
 bool mov(Cpu &cpu, const Instruction &insn) {
   uint64_t value;
-  return cpu.read_operand(insn, 1, value) && cpu.write_operand(insn, 0, value);
+  return read_source(cpu, insn, 1, value) &&
+         cpu.write_operand(insn, 0, value & size_mask(insn.operands[0].size));
 }
 
 bool movzx(Cpu &cpu, const Instruction &insn) {
