@@ -127,7 +127,7 @@ bool inner_stack(Cpu &cpu, unsigned new_cpl, Segment &ss, uint64_t &rsp) {
   if (!tss_stack_pointer(cpu, new_cpl, selector, rsp))
     return false;
   if (cpu.state.long_mode_active()) {
-    ss = flat_stack_segment(static_cast<uint16_t>(new_cpl), new_cpl);
+    ss = null_stack_segment(static_cast<uint16_t>(new_cpl));
     return true;
   }
   if (is_null_selector(selector))
@@ -333,7 +333,7 @@ bool popped_stack_segment(Cpu &cpu, uint16_t selector, unsigned rpl,
   if (is_null_selector(selector)) {
     if (!target64 || rpl == 3)
       return cpu.fault(EXC_GP, 0);
-    ss = flat_stack_segment(selector, rpl);
+    ss = null_stack_segment(selector);
     return true;
   }
   Descriptor d;

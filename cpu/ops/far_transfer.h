@@ -91,6 +91,12 @@ Segment segment_from(uint16_t selector, const Descriptor &descriptor,
 Segment flat_code_segment(uint16_t selector, unsigned dpl, bool long_code);
 Segment flat_stack_segment(uint16_t selector, unsigned dpl);
 
+// SS holding a null selector, as 64-bit mode allows below CPL 3: unusable,
+// its RPL carrying the CPL. 64-bit stack accesses ignore the cache.
+inline Segment null_stack_segment(uint16_t selector) {
+  return Segment{selector, 0, 0, 0};
+}
+
 // Base used for linear addresses: 0 for ES/CS/SS/DS in 64-bit mode.
 uint64_t segment_base(const CpuState &state, unsigned seg);
 
