@@ -172,6 +172,9 @@ StopReason Cpu::run(uint64_t max_blocks) {
       return StopReason::ExitRequested;
     blocks_->release_retired();
     blocks_->sync_layout(env.memory->generation());
+    if (tlb.memory_generation != env.memory->generation() ||
+        tlb.a20_mask != s.a20_mask)
+      flush_tlb(true);
     if (!take_events(*this))
       return StopReason::Shutdown;
     if (s.halted)

@@ -36,7 +36,8 @@ struct TlbEntry {
   uint16_t allowed = 0; // tlb_permission bits; writes only once D is set
   bool global = false;
   // The page was already dirty and held no decoded code when cached, so a
-  // store needs no GuestMemory::note_store.
+  // store needs no GuestMemory::note_store. Whoever clears dirty bits (a
+  // dirty-log sync) must flush the TLBs afterwards.
   bool store_untracked = false;
 };
 
