@@ -474,3 +474,99 @@ TEST_CASE("decoded far CALL, RETF imm16 and IRETQ run through the handlers",
   CHECK(l.state().rip == 0x400000);
   CHECK(l.state().gpr[RSP] == 0x7000);
 }
+
+TEST_CASE("real-mode far CALL, RETF and IRET", "[far]") {
+  SystemMachine m;
+  CpuState &s = m.state();
+  s.seg[CS].limit = 0xffff;
+  s.gpr[RSP] = 0x8000;
+  s.rip = 0x100;
+  REQUIRE(m.run(far_pointer(Op::CALL_FAR, 0x2000, 0x0010, 2)));
+  CHECK(s.seg[CS].base == 0x20000);
+  CHECK(s.rip == 0x10);
+  CHECK(s.gpr[RSP] == 0x7ffc);
+  CHECK(m.peek<uint16_t>(0x7ffe) == 0xf000);
+  CHECK(m.peek<uint16_t>(0x7ffc) == 0x107);
+
+  REQUIRE(m.run(far_return(Op::RETF, 2)));
+  CHECK(s.seg[CS].selector == 0xf000);
+  CHECK(s.seg[CS].base == 0xf0000);
+  CHECK(s.rip == 0x107);
+  CHECK(s.gpr[RSP] == 0x8000);
+
+  m.poke<uint16_t>(0x8000, 0x1234);
+  m.poke<uint16_t>(0x8002, 0x3000);
+  m.poke<uint16_t>(0x8004, 0x0203 | 0x3000); // CF, IF, IOPL 3
+  REQUIRE(m.run(far_return(Op::IRET, 2)));
+  CHECK(s.seg[CS].base == 0x30000);
+  CHECK(s.rip == 0x1234);
+  CHECK(m.cpu->rflags() == (0x3203));
+  CHECK(s.gpr[RSP] == 0x8006);
+}
+
+TEST_CASE("INT n in real mode vectors through the IVT past the instruction",
+          "[far]") {
+  SystemMachine m;
+  CpuState &s = m.state();
+  s.idtr = {0, 0x3ff};
+  s.gpr[RSP] = 0x8000;
+  s.rip = 0x100;
+  m.poke<uint16_t>(0x21 * 4, 0x4321);
+  m.poke<uint16_t>(0x21 * 4 + 2, 0x0700);
+  Instruction int21 = make(Op::INT, 2, 2);
+  int21.imm = 0x21;
+  REQUIRE(m.run(int21));
+  CHECK(s.seg[CS].selector == 0x0700);
+  CHECK(s.rip == 0x4321);
+  CHECK(m.peek<uint16_t>(0x7ffa) == 0x102);
+}
+
+TEST_CASE("INT n in virtual-8086 mode with IOPL < 3 raises #GP(0)", "[far]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  m.cpu->set_rflags(0x2 | VM);
+  Instruction int21 = make(Op::INT, 2, 2);
+  int21.imm = 0x21;
+  CHECK_FALSE(m.run(int21));
+  CHECK(m.faulted(EXC_GP, 0));
+}
+
+TEST_CASE("far JMP to a TSS or a task gate raises #GP(selector)", "[far]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  m.set_gdt(SEL_GATE, gate_descriptor(SEL_TSS, 0, 0, SYS_TASK_GATE, 0));
+  CHECK_FALSE(m.run(far_pointer(Op::JMP_FAR, SEL_TSS, 0)));
+  CHECK(m.faulted(EXC_GP, SEL_TSS));
+  CHECK_FALSE(m.run(far_pointer(Op::CALL_FAR, SEL_GATE, 0)));
+  CHECK(m.faulted(EXC_GP, SEL_GATE));
+  CHECK(m.state().seg[CS].selector == SEL_CODE0);
+}
+
+TEST_CASE("RETF to ring 3 in long mode pops SS:RSP and releases bytes",
+          "[far]") {
+  SystemMachine m;
+  m.enter_long_mode(0);
+  CpuState &s = m.state();
+  s.gpr[RSP] = 0x8000;
+  m.poke<uint64_t>(0x8000, 0x401000);
+  m.poke<uint64_t>(0x8008, SEL_CODE64_3 | 3);
+  m.poke<uint64_t>(0x8020, 0x7000); // after 16 released bytes
+  m.poke<uint64_t>(0x8028, SEL_DATA3 | 3);
+  REQUIRE(m.run(far_return(Op::RETF, 8, 16)));
+  CHECK(s.cpl() == 3);
+  CHECK(s.rip == 0x401000);
+  CHECK(s.gpr[RSP] == 0x7010);
+  CHECK(s.seg[SS].selector == (SEL_DATA3 | 3));
+
+  SystemMachine n;
+  n.enter_long_mode(0);
+  n.state().gpr[RSP] = 0x8000;
+  n.poke<uint64_t>(0x8000, 0x401000);
+  n.poke<uint64_t>(0x8008, SEL_CODE64_3 | 3);
+  n.poke<uint64_t>(0x8010, 0x7000);
+  n.poke<uint64_t>(0x8018, 0); // null SS cannot go to ring 3
+  CHECK_FALSE(n.run(far_return(Op::RETF, 8)));
+  CHECK(n.faulted(EXC_GP, 0));
+  CHECK(n.state().cpl() == 0);
+  CHECK(n.state().gpr[RSP] == 0x8000);
+}
