@@ -80,10 +80,17 @@ struct OpsMachine {
   // is in cpu->pending and RIP is unchanged).
   bool run(std::initializer_list<uint8_t> bytes) {
     std::vector<uint8_t> code(bytes);
-    last = Instruction{};
-    if (decode(code.data(), static_cast<unsigned>(code.size()), mode, last) !=
+    Instruction insn;
+    if (decode(code.data(), static_cast<unsigned>(code.size()), mode, insn) !=
         DecodeStatus::Ok)
       return false;
+    return execute(insn);
+  }
+
+  // Executes an instruction record built by hand (forms the decoder
+  // rejects before any handler sees them).
+  bool execute(const Instruction &insn) {
+    last = insn;
     cpu->pending = {};
     cpu->next_rip = cpu->state.rip + last.length;
     if (!handler_table().get(last.op)(*cpu, last))
