@@ -17,6 +17,12 @@ constexpr uint16_t kV86Attributes = 0xf3;
 bool Cpu::load_segment(unsigned seg, uint16_t selector) {
   CpuState &s = state;
   Segment &target = s.seg[seg];
+  if (seg == CS) {
+    // CS changes only through far transfers, which check gates and
+    // privilege themselves; MOV/POP CS do not exist.
+    SABLE_LOG_ONCE(LOG_GUEST_ERRORS, "cpu: load_segment(CS) refused\n");
+    return fault(EXC_UD);
+  }
   if (!s.protected_mode() || s.v86()) {
     target.selector = selector;
     target.base = uint64_t{selector} << 4;
@@ -25,12 +31,6 @@ bool Cpu::load_segment(unsigned seg, uint16_t selector) {
       target.attributes = kV86Attributes;
     }
     return true;
-  }
-  if (seg == CS) {
-    // CS changes only through far transfers, which check gates and
-    // privilege themselves; MOV/POP CS do not exist.
-    SABLE_LOG_ONCE(LOG_GUEST_ERRORS, "load_segment(CS) in protected mode\n");
-    return fault(EXC_UD);
   }
   const unsigned cpl = s.cpl();
   const unsigned rpl = selector & 3;
