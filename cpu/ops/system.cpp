@@ -475,7 +475,9 @@ bool op_rdpmc(Cpu &cpu, const Instruction &) {
 
 // ---- execution control, caches and TLB
 
-bool op_nop(Cpu &, const Instruction &) {
+// PREFETCHh and the fences: an interpreter performs every access in
+// program order and caches nothing.
+bool op_no_effect(Cpu &, const Instruction &) {
   return true;
 }
 
@@ -673,8 +675,6 @@ bool op_bound(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 void register_system_ops(HandlerTable &table) {
-  table.set(Op::NOP, op_nop);
-  table.set(Op::PAUSE, op_nop);
   table.set(Op::HLT, op_hlt);
   table.set(Op::CPUID, op_cpuid);
   table.set(Op::RDTSC, op_rdtsc);
@@ -707,8 +707,8 @@ void register_system_ops(HandlerTable &table) {
   table.set(Op::RDFSBASE, op_rdfsbase);
   table.set(Op::WRFSBASE, op_wrfsbase);
   table.set(Op::CLFLUSH, op_clflush);
-  table.set(Op::PREFETCH, op_nop);
-  table.set(Op::FENCE, op_nop);
+  table.set(Op::PREFETCH, op_no_effect);
+  table.set(Op::FENCE, op_no_effect);
   table.set(Op::RDRAND, op_rdrand);
   table.set(Op::RDSEED, op_rdseed);
   table.set(Op::XGETBV, op_xgetbv);
@@ -716,7 +716,6 @@ void register_system_ops(HandlerTable &table) {
   table.set(Op::MONITOR, op_undefined);
   table.set(Op::MWAIT, op_undefined);
   table.set(Op::RSM, op_undefined);
-  table.set(Op::UD, op_undefined);
   table.set(Op::BOUND, op_bound);
 }
 
