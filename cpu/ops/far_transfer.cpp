@@ -151,7 +151,7 @@ bool tss_stack_pointer(Cpu &cpu, unsigned dpl, uint16_t &ss, uint64_t &sp) {
     entry_size = 4;
   } else {
     offset = 4 + 8 * dpl;
-    entry_size = 8;
+    entry_size = 6; // ESP and SS; the padding after SS may lie outside
   }
   if (uint64_t{offset} + entry_size - 1 > tr.limit)
     return cpu.fault(EXC_TS, tr.selector & 0xfffc);

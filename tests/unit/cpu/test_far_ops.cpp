@@ -570,3 +570,19 @@ TEST_CASE("RETF to ring 3 in long mode pops SS:RSP and releases bytes",
   CHECK(n.state().cpl() == 0);
   CHECK(n.state().gpr[RSP] == 0x8000);
 }
+
+TEST_CASE("a 32-bit TSS needs ESP0 and SS0 within its limit", "[far]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  m.set_gdt(SEL_GATE, gate_descriptor(SEL_CODE0, 0x3000, 3, 12, 0));
+  m.poke<uint32_t>(kTss + 4, 0x9000);
+  m.poke<uint16_t>(kTss + 8, SEL_DATA0);
+  m.state().gpr[RSP] = 0x6000;
+  m.state().tr.limit = 8;
+  CHECK_FALSE(m.run(far_pointer(Op::CALL_FAR, SEL_GATE | 3, 0)));
+  CHECK(m.faulted(EXC_TS, SEL_TSS));
+
+  m.state().tr.limit = 9;
+  REQUIRE(m.run(far_pointer(Op::CALL_FAR, SEL_GATE | 3, 0)));
+  CHECK(m.state().gpr[RSP] == 0x9000 - 16);
+}
