@@ -207,3 +207,21 @@ TEST_CASE("a store that faults leaves the flags of before") {
   CHECK(m.arith() == CF);
   CHECK(m.peek<uint32_t>(0x2000) == 0xffffffff);
 }
+
+TEST_CASE("every Op has a handler; unimplemented and UD raise #UD") {
+  const HandlerTable &table = handler_table();
+  for (size_t op = 0; op < static_cast<size_t>(Op::Count); op++)
+    CHECK(table.handlers[op] != nullptr);
+  CHECK(&table == &handler_table());
+
+  OpsMachine m;
+  Instruction insn;
+  insn.op = Op::UD;
+  insn.length = 2;
+  CHECK_FALSE(m.execute(insn));
+  CHECK(m.faulted_with(EXC_UD));
+  insn.op = Op::X87;
+  CHECK_FALSE(m.execute(insn));
+  CHECK(m.faulted_with(EXC_UD));
+  CHECK(m.state().rip == kCodeAddress);
+}
