@@ -521,6 +521,14 @@ bool op_int3(Cpu &cpu, const Instruction &) {
   return cpu.software_interrupt(EXC_BP);
 }
 
+// INT1 (ICEBP) raises #DB as a trap: like a hardware exception it ignores
+// the gate's DPL, but it returns past the instruction. The instruction is
+// complete once RIP moves on, so the fault is delivered from there.
+bool op_int1(Cpu &cpu, const Instruction &) {
+  cpu.state.rip = cpu.next_rip;
+  return cpu.fault(EXC_DB);
+}
+
 bool op_into(Cpu &cpu, const Instruction &) {
   if (!cpu.flag(OF))
     return true;
@@ -622,6 +630,7 @@ void register_far_ops(HandlerTable &table) {
   table.set(Op::IRET, op_iret);
   table.set(Op::INT, op_int);
   table.set(Op::INT3, op_int3);
+  table.set(Op::INT1, op_int1);
   table.set(Op::INTO, op_into);
   table.set(Op::SYSCALL, op_syscall);
   table.set(Op::SYSRET, op_sysret);

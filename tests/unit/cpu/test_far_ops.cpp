@@ -586,3 +586,29 @@ TEST_CASE("a 32-bit TSS needs ESP0 and SS0 within its limit", "[far]") {
   REQUIRE(m.run(far_pointer(Op::CALL_FAR, SEL_GATE | 3, 0)));
   CHECK(m.state().gpr[RSP] == 0x9000 - 16);
 }
+
+TEST_CASE("INT1 reaches a DPL 0 #DB gate from ring 3 as a trap; INT 1 "
+          "does not",
+          "[far]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  CpuState &s = m.state();
+  m.poke<uint64_t>(kIdt + 8 * EXC_DB,
+                   gate_descriptor(SEL_CODE0, 0x7000, 0, 14, 0));
+  m.poke<uint32_t>(kTss + 4, 0x9000);
+  m.poke<uint16_t>(kTss + 8, SEL_DATA0);
+  s.gpr[RSP] = 0x6000;
+  s.rip = 0x400;
+
+  Instruction int_1 = make(Op::INT, 4, 2);
+  int_1.imm = 1;
+  CHECK_FALSE(m.run(int_1));
+  CHECK(m.faulted(EXC_GP, EXC_DB * 8 + 2));
+  CHECK(s.rip == 0x400);
+
+  CHECK_FALSE(m.run(make(Op::INT1, 4, 1)));
+  REQUIRE(m.cpu->deliver_pending_fault());
+  CHECK(s.cpl() == 0);
+  CHECK(s.rip == 0x7000);
+  CHECK(m.peek<uint32_t>(s.gpr[RSP]) == 0x401);
+}
