@@ -264,20 +264,18 @@ private:
     // The frame starts 16-byte aligned, whichever stack it lands on.
     rsp &= ~uint64_t{0xf};
     const uint64_t flags = cpu_.rflags();
-    uint64_t frame[6];
-    unsigned count = 0;
-    if (e_.has_error_code)
-      frame[count++] = e_.error_code;
-    frame[count++] = e_.return_rip;
-    frame[count++] = s_.seg[CS].selector;
-    frame[count++] = flags;
-    frame[count++] = s_.gpr[RSP];
-    frame[count++] = s_.seg[SS].selector;
+    // Pushed in the hardware's order, so a fault reports the first slot
+    // that could not be written.
+    const uint64_t frame[6] = {
+        s_.seg[SS].selector, s_.gpr[RSP],   flags,
+        s_.seg[CS].selector, e_.return_rip, e_.error_code};
+    const unsigned count = e_.has_error_code ? 6 : 5;
     const uint64_t bottom = rsp - count * 8;
     if (!is_canonical(rsp - 1) || !is_canonical(bottom))
       return cpu_.fault(EXC_SS, ext_);
-    if (!cpu_.write_linear(bottom, frame, count * 8, new_cpl_ < 3))
-      return false;
+    for (unsigned i = 0; i < count; ++i)
+      if (!cpu_.write_linear(rsp - (i + 1) * 8, &frame[i], 8, new_cpl_ < 3))
+        return false;
     if (!mark_accessed(cpu_, code_selector, code))
       return false;
 
