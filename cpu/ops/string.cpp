@@ -5,9 +5,9 @@
 // count rCX are used at the address size. A repeated instruction runs one
 // element at a time and commits rSI/rDI/rCX after each, so a fault leaves
 // the registers describing the remaining work and the restart continues.
-// After kElementsPerRun elements it stops with next_rip = its own address
-// (the interpreter ends the block there), so pending interrupts are taken
-// between runs and the instruction resumes afterwards.
+// After kElementsPerRun elements it stops with next_rip = its own address:
+// string instructions end their block, so pending interrupts are taken
+// before the next block lookup resumes the instruction.
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"

@@ -183,3 +183,23 @@ TEST_CASE("IN/OUT and INS/OUTS reach the port bus") {
   CHECK_FALSE(m.run({0xe4, 0x60}));
   CHECK(m.faulted_with(EXC_GP));
 }
+
+TEST_CASE("a long REP inside a program completes under Cpu::run") {
+  OpsMachine m;
+  const uint8_t program[] = {
+      0xb9, 0x10, 0x27, 0x00, 0x00, // mov ecx, 10000
+      0xf3, 0xaa,                   // rep stosb
+      0x40,                         // inc eax
+      0xf4,                         // hlt
+  };
+  for (size_t i = 0; i < sizeof program; i++)
+    m.poke<uint8_t>(kCodeAddress + i, program[i]);
+  m.gpr(RAX) = 0x7e;
+  m.gpr(RDI) = 0x10000;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.gpr(RCX) == 0);
+  CHECK(m.gpr(RDI) == 0x10000 + 10000);
+  CHECK(m.gpr(RAX) == 0x7f);
+  CHECK(m.peek<uint8_t>(0x10000 + 9999) == 0x7e);
+  CHECK(m.state().rip == kCodeAddress + sizeof program);
+}
