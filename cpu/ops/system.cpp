@@ -146,8 +146,7 @@ bool op_lldt(Cpu &cpu, const Instruction &insn) {
       !read_selector_operand(cpu, insn, 0, selector))
     return false;
   if (is_null_selector(selector)) {
-    cpu.state.ldtr.selector = selector;
-    cpu.state.ldtr.attributes = 0;
+    cpu.state.ldtr = Segment{selector, 0, 0, 0};
     return true;
   }
   Descriptor d;

@@ -612,3 +612,29 @@ TEST_CASE("INT1 reaches a DPL 0 #DB gate from ring 3 as a trap; INT 1 "
   CHECK(s.rip == 0x7000);
   CHECK(m.peek<uint32_t>(s.gpr[RSP]) == 0x401);
 }
+
+TEST_CASE("IRET in virtual-8086 mode: IOPL 3 returns, IOPL < 3 is #GP",
+          "[far]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  m.cpu->set_rflags(0x2 | VM | IOPL);
+  for (unsigned seg : {ES, CS, SS, DS, FS, GS}) {
+    s.seg[seg].selector = 0;
+    s.seg[seg].base = 0;
+    s.seg[seg].limit = 0xffff;
+    s.seg[seg].attributes = 0xf3;
+  }
+  s.gpr[RSP] = 0x8000;
+  m.poke<uint16_t>(0x8000, 0x0010);
+  m.poke<uint16_t>(0x8002, 0x1000);
+  m.poke<uint16_t>(0x8004, 0x0202 | CF); // tries to clear IOPL
+  REQUIRE(m.run(far_return(Op::IRET, 2)));
+  CHECK(s.seg[CS].base == 0x10000);
+  CHECK(s.rip == 0x10);
+  CHECK(m.cpu->rflags() == (0x2 | VM | IOPL | IF | CF));
+
+  m.cpu->set_rflags(0x2 | VM);
+  CHECK_FALSE(m.run(far_return(Op::IRET, 2)));
+  CHECK(m.faulted(EXC_GP, 0));
+}

@@ -455,3 +455,41 @@ TEST_CASE("decoded LGDT, MOV CR3, LAR and WRGSBASE run through the handlers",
   REQUIRE(l.run(wrgsbase));
   CHECK(l.state().seg[GS].base == 0xffff888012345678);
 }
+
+TEST_CASE("UMIP hides SGDT, SLDT and SMSW from CPL 3", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  CpuState &s = m.state();
+  REQUIRE(m.run(table_op(Op::SGDT, 4)));
+  CHECK(m.peek<uint32_t>(kOperand + 2) == kGdt);
+  Instruction sldt = with_memory(make(Op::SLDT, 4, 3), 0, kOperand, 2);
+  REQUIRE(m.run(sldt));
+
+  s.cr4 |= CR4_UMIP;
+  CHECK_FALSE(m.run(table_op(Op::SGDT, 4)));
+  CHECK(m.faulted(EXC_GP, 0));
+  CHECK_FALSE(m.run(sldt));
+  CHECK(m.faulted(EXC_GP, 0));
+  CHECK_FALSE(m.run(with_register(make(Op::SMSW, 4, 3), 0, RAX, 4)));
+  CHECK(m.faulted(EXC_GP, 0));
+}
+
+TEST_CASE("XGETBV reads XCR0 once CR4.OSXSAVE is set", "[system]") {
+  SystemMachine m;
+  m.enter_protected_mode(0);
+  CpuState &s = m.state();
+  s.cr4 |= CR4_OSXSAVE;
+  s.gpr[RCX] = 0;
+  REQUIRE(m.run(make(Op::XGETBV, 4, 3)));
+  CHECK(s.gpr[RAX] == 1);
+  CHECK(s.gpr[RDX] == 0);
+  s.gpr[RCX] = 1;
+  CHECK_FALSE(m.run(make(Op::XGETBV, 4, 3)));
+  CHECK(m.faulted(EXC_GP, 0));
+
+  s.gpr[RCX] = 0;
+  s.gpr[RAX] = 0; // x87 state may never be disabled
+  CHECK_FALSE(m.run(make(Op::XSETBV, 4, 3)));
+  CHECK(m.faulted(EXC_GP, 0));
+  CHECK(s.xcr0 == 1);
+}
