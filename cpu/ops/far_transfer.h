@@ -138,7 +138,6 @@ public:
   bool push(uint64_t value, unsigned size);
   bool pop(uint64_t &value, unsigned size);
   void release(uint64_t bytes) { offset_ = wrap(offset_ + bytes); }
-  uint64_t offset() const { return offset_; }
   uint64_t rsp() const;
 
 private:
