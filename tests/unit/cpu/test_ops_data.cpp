@@ -258,3 +258,67 @@ TEST_CASE("LAHF and SAHF move SF ZF AF PF CF through AH") {
   REQUIRE(m.run({0x9e})); // sahf
   CHECK(m.arith() == (ZF | PF | OF));
 }
+
+namespace {
+
+// The host runs `mnemonic rbx-sized source -> rax-sized destination`.
+#define HOST_COUNT(name, mnemonic)                                             \
+  template <typename T> uint64_t host_##name(T source, T &result) {            \
+    uint64_t flags;                                                            \
+    asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[in]\n\tpopfq\n\t" mnemonic  \
+                 " %[src], %[dst]\n\tpushfq\n\tpop %[out]\n\t"                 \
+                 "lea 128(%%rsp), %%rsp"                                       \
+                 : [dst] "=&r"(result), [out] "=&r"(flags)                     \
+                 : [src] "r"(source), [in] "r"(uint64_t{0x8d7})                \
+                 : "cc", "memory");                                            \
+    return flags & kArithFlags;                                                \
+  }
+HOST_COUNT(lzcnt, "lzcnt")
+HOST_COUNT(tzcnt, "tzcnt")
+HOST_COUNT(popcnt, "popcnt")
+
+template <typename T>
+void compare_counts(OpsMachine &m, std::initializer_list<uint8_t> prefix,
+                    uint64_t (*host)(T, T &), uint8_t opcode, T source) {
+  std::vector<uint8_t> bytes(prefix);
+  for (uint8_t b : {uint8_t{0x0f}, opcode, uint8_t{0xc3}})
+    bytes.push_back(b);
+  m.gpr(RBX) = source;
+  m.gpr(RAX) = 0;
+  m.set_arith(kArithFlags);
+  Instruction insn;
+  REQUIRE(decode(bytes.data(), static_cast<unsigned>(bytes.size()),
+                 CodeSize::Bits64, insn) == DecodeStatus::Ok);
+  REQUIRE(m.execute(insn));
+  T want;
+  const uint64_t want_flags = host(source, want);
+  INFO("opcode " << int(opcode) << " size " << sizeof(T) << " source "
+                 << uint64_t{source});
+  CHECK(static_cast<T>(m.gpr(RAX)) == want);
+  CHECK(m.arith() == want_flags);
+}
+
+template <typename T>
+void counts_for_size(OpsMachine &m, std::initializer_list<uint8_t> prefix) {
+  std::vector<T> values = {0, 1, static_cast<T>(~T{0}),
+                           static_cast<T>(T{1} << (sizeof(T) * 8 - 1))};
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 50; i++) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    values.push_back(static_cast<T>(seed >> (i % 48)));
+  }
+  for (T value : values) {
+    compare_counts<T>(m, prefix, host_lzcnt<T>, 0xbd, value);
+    compare_counts<T>(m, prefix, host_tzcnt<T>, 0xbc, value);
+    compare_counts<T>(m, prefix, host_popcnt<T>, 0xb8, value);
+  }
+}
+
+} // namespace
+
+TEST_CASE("LZCNT TZCNT POPCNT results and flags match the host") {
+  OpsMachine m(CodeSize::Bits64);
+  counts_for_size<uint16_t>(m, {0x66, 0xf3});
+  counts_for_size<uint32_t>(m, {0xf3});
+  counts_for_size<uint64_t>(m, {0xf3, 0x48});
+}
