@@ -19,7 +19,9 @@
 // - AF is 0 after logic operations, shifts, MUL/IMUL, BSF/BSR.
 // - Shifts and rotates with a count above 1 set OF as the first 1-bit
 //   step would: SHL/ROL/RCL: MSB(dst) ^ MSB-1(dst); SHR: MSB(dst); SAR: 0;
-//   ROR: LSB(dst) ^ MSB(dst); RCR: CF ^ MSB(dst).
+//   ROR: LSB(dst) ^ MSB(dst); RCR: CF ^ MSB(dst); SHLD: MSB(dst) ^
+//   MSB-1(dst); SHRD: LSB(fill) ^ MSB(dst). Shifts by more than the
+//   operand width leave CF = 0 (SHL/SHR) or the sign (SAR).
 // - MUL/IMUL: CF = OF = "high half significant", SF and PF from the low
 //   half of the result, ZF = 0.
 // - BSF/BSR: ZF = (source == 0), PF from the index written (0 when the
