@@ -493,3 +493,57 @@ TEST_CASE("XGETBV reads XCR0 once CR4.OSXSAVE is set", "[system]") {
   CHECK(m.faulted(EXC_GP, 0));
   CHECK(s.xcr0 == 1);
 }
+
+TEST_CASE("the interpreter runs a boot from real mode into 64-bit mode",
+          "[system]") {
+  SystemMachine m;
+  const uint8_t real_mode[] = {
+      0x0f, 0x01, 0x16, 0x00, 0x7d,                // lgdt [0x7d00]
+      0x0f, 0x20, 0xc0,                            // mov eax, cr0
+      0x0c, 0x01,                                  // or al, 1
+      0x0f, 0x22, 0xc0,                            // mov cr0, eax
+      0x66, 0xea, 0x20, 0x7c, 0,    0, 0x08, 0x00, // jmp dword 0x08:0x7c20
+  };
+  const uint8_t protected_mode[] = {
+      0x66, 0xb8, 0x10, 0x00,                   // mov ax, 0x10
+      0x8e, 0xd8,                               // mov ds, ax
+      0x0f, 0x20, 0xe0,                         // mov eax, cr4
+      0x83, 0xc8, 0x20,                         // or eax, CR4.PAE
+      0x0f, 0x22, 0xe0,                         // mov cr4, eax
+      0xb8, 0x00, 0x00, 0x01, 0x00,             // mov eax, 0x10000
+      0x0f, 0x22, 0xd8,                         // mov cr3, eax
+      0xb9, 0x80, 0x00, 0x00, 0xc0,             // mov ecx, IA32_EFER
+      0x0f, 0x32,                               // rdmsr
+      0x0d, 0x00, 0x01, 0x00, 0x00,             // or eax, EFER.LME
+      0x0f, 0x30,                               // wrmsr
+      0x0f, 0x20, 0xc0,                         // mov eax, cr0
+      0x0d, 0x00, 0x00, 0x00, 0x80,             // or eax, CR0.PG
+      0x0f, 0x22, 0xc0,                         // mov cr0, eax
+      0xea, 0x80, 0x7c, 0,    0,    0x28, 0x00, // jmp 0x28:0x7c80
+  };
+  const uint8_t long_mode[] = {
+      0x48, 0xb8, 0x89, 0x67, 0x45, 0x23, 0x01, 0, 0, 0, // mov rax, imm64
+      0xf4,                                              // hlt
+  };
+  m.memory.write(0x7c00, real_mode, sizeof(real_mode));
+  m.memory.write(0x7c20, protected_mode, sizeof(protected_mode));
+  m.memory.write(0x7c80, long_mode, sizeof(long_mode));
+  m.poke<uint16_t>(0x7d00, kGdtLimit);
+  m.poke<uint32_t>(0x7d02, kGdt);
+  m.poke<uint64_t>(kPml4, (kPml4 + 0x1000) | 7);
+  m.poke<uint64_t>(kPml4 + 0x1000, (kPml4 + 0x2000) | 7);
+  m.poke<uint64_t>(kPml4 + 0x2000, 0x87);
+
+  CpuState &s = m.state();
+  s.seg[CS].selector = 0;
+  s.seg[CS].base = 0;
+  s.rip = 0x7c00;
+  m.cpu->run(100);
+  CHECK(s.halted);
+  CHECK(s.long_mode_active());
+  CHECK(s.code_size() == CodeSize::Bits64);
+  CHECK(s.seg[CS].selector == SEL_CODE64);
+  CHECK(s.seg[DS].selector == SEL_DATA0);
+  CHECK(s.gpr[RAX] == 0x123456789);
+  CHECK(s.rip == 0x7c80 + sizeof(long_mode));
+}
