@@ -322,3 +322,65 @@ TEST_CASE("LZCNT TZCNT POPCNT results and flags match the host") {
   counts_for_size<uint32_t>(m, {0xf3});
   counts_for_size<uint64_t>(m, {0xf3, 0x48});
 }
+
+namespace {
+
+#define HOST_BIT(name, mnemonic)                                               \
+  template <typename T> uint64_t host_##name(T &value, T offset) {             \
+    uint64_t flags;                                                            \
+    asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[in]\n\tpopfq\n\t" mnemonic  \
+                 " %[off], %[dst]\n\tpushfq\n\tpop %[out]\n\t"                 \
+                 "lea 128(%%rsp), %%rsp"                                       \
+                 : [dst] "+r"(value), [out] "=&r"(flags)                       \
+                 : [off] "r"(offset), [in] "r"(uint64_t{0x8d6})                \
+                 : "cc", "memory");                                            \
+    return flags & kArithFlags;                                                \
+  }
+HOST_BIT(bt, "bt")
+HOST_BIT(bts, "bts")
+HOST_BIT(btr, "btr")
+HOST_BIT(btc, "btc")
+
+template <typename T>
+void compare_bit_ops(std::initializer_list<uint8_t> prefix) {
+  OpsMachine m(CodeSize::Bits64);
+  const struct {
+    uint8_t opcode;
+    uint64_t (*host)(T &, T);
+  } ops[] = {{0xa3, host_bt<T>},
+             {0xab, host_bts<T>},
+             {0xb3, host_btr<T>},
+             {0xbb, host_btc<T>}};
+  uint64_t seed = 12345;
+  for (int i = 0; i < 64; i++) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    const T value = static_cast<T>(seed);
+    const T offset = static_cast<T>(seed >> 40);
+    for (const auto &op : ops) {
+      std::vector<uint8_t> bytes(prefix);
+      for (uint8_t b : {uint8_t{0x0f}, op.opcode, uint8_t{0xd8}})
+        bytes.push_back(b); // bt* eax, ebx
+      Instruction insn;
+      REQUIRE(decode(bytes.data(), static_cast<unsigned>(bytes.size()),
+                     CodeSize::Bits64, insn) == DecodeStatus::Ok);
+      m.gpr(RAX) = value;
+      m.gpr(RBX) = offset;
+      m.set_arith(0x8d6 & kArithFlags);
+      REQUIRE(m.execute(insn));
+      T want = value;
+      const uint64_t want_flags = op.host(want, offset);
+      INFO("opcode " << int(op.opcode) << " value " << uint64_t{value}
+                     << " offset " << uint64_t{offset});
+      CHECK(static_cast<T>(m.gpr(RAX)) == want);
+      CHECK(m.arith() == want_flags);
+    }
+  }
+}
+
+} // namespace
+
+TEST_CASE("BT BTS BTR BTC on registers match the host") {
+  compare_bit_ops<uint16_t>({0x66});
+  compare_bit_ops<uint32_t>({});
+  compare_bit_ops<uint64_t>({0x48});
+}
