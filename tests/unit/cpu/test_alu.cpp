@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "ops_machine.h"
 
 using namespace sable::cpu;
@@ -224,4 +228,46 @@ TEST_CASE("every Op has a handler; unimplemented and UD raise #UD") {
   CHECK_FALSE(m.execute(insn));
   CHECK(m.faulted_with(EXC_UD));
   CHECK(m.state().rip == kCodeAddress);
+}
+
+TEST_CASE("LOCK ADD and LOCK XADD are atomic across vCPUs") {
+  OpsMachine m;
+  Cpu other(m.cpu->env);
+  other.state = m.state();
+  auto decoded = [](std::initializer_list<uint8_t> bytes) {
+    std::vector<uint8_t> code(bytes);
+    Instruction insn;
+    decode(code.data(), static_cast<unsigned>(code.size()), CodeSize::Bits32,
+           insn);
+    return insn;
+  };
+  const Instruction lock_add = decoded({0xf0, 0x01, 0x03});        // [ebx]
+  const Instruction lock_xadd = decoded({0xf0, 0x0f, 0xc1, 0x03}); // [ebx]
+  REQUIRE(lock_add.op == Op::ADD);
+  REQUIRE(lock_xadd.op == Op::XADD);
+  // No Catch assertions off the main thread: each side counts failures.
+  // Both start together so their read-modify-writes interleave.
+  constexpr int kRounds = 200000;
+  std::atomic<int> ready{0};
+  auto hammer = [&](Cpu &cpu, const Instruction &insn) {
+    const Handler handler = handler_table().get(insn.op);
+    ready++;
+    while (ready.load() < 2) {
+    }
+    int failures = 0;
+    for (int i = 0; i < kRounds; i++) {
+      cpu.state.gpr[RAX] = 1;
+      cpu.state.gpr[RBX] = 0x2000;
+      if (!handler(cpu, insn))
+        failures++;
+    }
+    return failures;
+  };
+  int worker_failures = 0;
+  std::thread worker([&] { worker_failures = hammer(other, lock_xadd); });
+  const int failures = hammer(*m.cpu, lock_add);
+  worker.join();
+  CHECK(failures == 0);
+  CHECK(worker_failures == 0);
+  CHECK(m.peek<uint32_t>(0x2000) == 2 * kRounds);
 }
