@@ -8,8 +8,10 @@
 // returns false straight up to the interpreter, which delivers it with RIP
 // still at the faulting instruction.
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "cpu/instruction.h"
 #include "cpu/state.h"
@@ -22,6 +24,8 @@ class InterruptController;
 } // namespace sable
 
 namespace sable::cpu {
+
+class BlockCache;
 
 enum class Access : uint8_t { Read, Write, Execute };
 
@@ -50,7 +54,12 @@ struct CpuEnvironment {
 
 class Cpu {
 public:
+  // Registers itself as env.memory's code-write handler (see
+  // invalidate_code).
   explicit Cpu(const CpuEnvironment &env);
+  ~Cpu();
+  Cpu(const Cpu &) = delete;
+  Cpu &operator=(const Cpu &) = delete;
 
   CpuState state;
   PendingFault pending;
@@ -142,8 +151,15 @@ public:
   bool deliver_pending_fault();
   // Thread-safe: asks run() to return at the next block boundary.
   void request_exit();
+  // Thread-safe: forgets the decoded blocks of the page holding `gpa`
+  // (a store hit a PAGE_HAS_CODE page). With several vCPUs the engine
+  // installs one code-write handler that calls this on every Cpu.
+  void invalidate_code(uint64_t gpa);
 
 private:
+  std::unique_ptr<BlockCache> blocks_;
+  std::atomic<bool> exit_requested_{false};
+
   bool locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
                       uint64_t &offset);
 };

@@ -1,0 +1,81 @@
+#include "cpu/block_cache.h"
+
+#include "cpu/cpu.h"
+#include "machine/memory.h"
+
+namespace sable::cpu {
+
+Block *BlockCache::find(uint64_t physical, CodeSize mode) {
+  std::lock_guard guard(lock_);
+  auto at = blocks_.find(key(physical, mode));
+  return at == blocks_.end() ? nullptr : at->second.get();
+}
+
+Block *BlockCache::insert(std::unique_ptr<Block> block, bool &first_on_page) {
+  std::lock_guard guard(lock_);
+  const uint64_t page = block->physical & ~kPageMask;
+  const uint64_t k = key(block->physical, block->mode);
+  std::vector<uint64_t> &keys = page_blocks_[page];
+  first_on_page = keys.empty();
+  if (first_on_page && memory_)
+    memory_->set_page_flags(page, GuestMemory::PAGE_HAS_CODE);
+  keys.push_back(k);
+  Block *raw = block.get();
+  std::unique_ptr<Block> &slot = blocks_[k];
+  if (slot) {
+    slot->valid.store(false, std::memory_order_relaxed);
+    retired_.push_back(std::move(slot));
+  }
+  slot = std::move(block);
+  return raw;
+}
+
+void BlockCache::invalidate_page(uint64_t physical) {
+  std::lock_guard guard(lock_);
+  const uint64_t page = physical & ~kPageMask;
+  auto listed = page_blocks_.find(page);
+  if (listed != page_blocks_.end()) {
+    for (uint64_t k : listed->second) {
+      auto at = blocks_.find(k);
+      if (at == blocks_.end())
+        continue;
+      at->second->valid.store(false, std::memory_order_relaxed);
+      retired_.push_back(std::move(at->second));
+      blocks_.erase(at);
+    }
+    page_blocks_.erase(listed);
+  }
+  if (memory_)
+    memory_->clear_page_flags(page, GuestMemory::PAGE_HAS_CODE);
+}
+
+void BlockCache::release_retired() {
+  std::lock_guard guard(lock_);
+  retired_.clear();
+}
+
+void BlockCache::sync_layout(uint64_t generation) {
+  if (generation == layout_generation_)
+    return;
+  clear();
+  layout_generation_ = generation;
+}
+
+void BlockCache::clear() {
+  std::lock_guard guard(lock_);
+  for (auto &[key, block] : blocks_) {
+    block->valid.store(false, std::memory_order_relaxed);
+    retired_.push_back(std::move(block));
+  }
+  blocks_.clear();
+  if (memory_)
+    for (const auto &[page, keys] : page_blocks_)
+      memory_->clear_page_flags(page, GuestMemory::PAGE_HAS_CODE);
+  page_blocks_.clear();
+}
+
+void Cpu::invalidate_code(uint64_t gpa) {
+  blocks_->invalidate_page(gpa);
+}
+
+} // namespace sable::cpu

@@ -1,0 +1,303 @@
+// Registers, flags, operands and the stack of the software vCPU.
+
+#include "cpu/cpu.h"
+
+#include "cpu/block_cache.h"
+#include "cpu/cpuid.h"
+#include "cpu/flags.h"
+#include "cpu/msr.h"
+#include "machine/log.h"
+#include "machine/memory.h"
+
+namespace sable::cpu {
+
+namespace {
+
+constexpr uint64_t kDefinedFlags = CF | PF | AF | ZF | SF | TF | IF | DF | OF |
+                                   IOPL | NT | RF | VM | AC | VIF | VIP | ID;
+constexpr uint64_t kFixedFlags = 0x2;
+
+// Power-on segment caches (SDM vol. 3, table 10-1).
+constexpr uint16_t kResetCodeAttributes = 0x9b; // present code, read, accessed
+constexpr uint16_t kResetDataAttributes = 0x93; // present data, write, accessed
+constexpr uint16_t kResetLdtAttributes = 0x82;  // present LDT
+constexpr uint16_t kResetTaskAttributes = 0x8b; // present busy 32-bit TSS
+constexpr uint64_t kApicBaseDefault = 0xfee00000;
+constexpr uint64_t kApicEnable = 1u << 11;
+constexpr uint64_t kApicBootstrap = 1u << 8;
+
+uint64_t width_mask(unsigned size) {
+  return size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (size * 8)) - 1;
+}
+
+} // namespace
+
+Cpu::Cpu(const CpuEnvironment &environment)
+    : env(environment), blocks_(std::make_unique<BlockCache>(env.memory)) {
+  if (env.memory)
+    env.memory->set_code_write_handler(
+        [this](uint64_t gpa) { invalidate_code(gpa); });
+  reset();
+}
+
+Cpu::~Cpu() {
+  if (env.memory)
+    env.memory->set_code_write_handler(nullptr);
+}
+
+void Cpu::reset() {
+  const uint64_t a20_mask = state.a20_mask;
+  state = CpuState{};
+  state.a20_mask = a20_mask;
+  state.seg[CS] = {0xf000, 0xffff0000, 0xffff, kResetCodeAttributes};
+  for (unsigned seg : {ES, SS, DS, FS, GS})
+    state.seg[seg] = {0, 0, 0xffff, kResetDataAttributes};
+  state.ldtr = {0, 0, 0xffff, kResetLdtAttributes};
+  state.tr = {0, 0, 0xffff, kResetTaskAttributes};
+  state.gpr[RDX] = cpuid_signature();
+  state.msr.apic_base =
+      kApicBaseDefault | kApicEnable | (env.index == 0 ? kApicBootstrap : 0);
+  set_guest_tsc(state, 0);
+  pending = {};
+  next_rip = state.rip;
+  tlb.pdptes_loaded = false;
+  flush_tlb(true);
+}
+
+uint64_t Cpu::reg(unsigned gpr, unsigned size) const {
+  return state.gpr[gpr] & width_mask(size);
+}
+
+void Cpu::set_reg(unsigned gpr, unsigned size, uint64_t value) {
+  uint64_t &r = state.gpr[gpr];
+  switch (size) {
+  case 1:
+    r = (r & ~uint64_t{0xff}) | (value & 0xff);
+    break;
+  case 2:
+    r = (r & ~uint64_t{0xffff}) | (value & 0xffff);
+    break;
+  case 4:
+    r = value & 0xffffffff;
+    break;
+  default:
+    r = value;
+    break;
+  }
+}
+
+uint64_t Cpu::rflags() {
+  if (state.lazy.op != LAZY_NONE) {
+    state.rflags = (state.rflags & ~kArithFlags) | lazy_arith_flags(state.lazy);
+    state.lazy.op = LAZY_NONE;
+  }
+  return state.rflags;
+}
+
+void Cpu::set_rflags(uint64_t v) {
+  state.rflags = (v & kDefinedFlags) | kFixedFlags;
+  state.lazy.op = LAZY_NONE;
+}
+
+bool Cpu::flag(uint64_t mask) {
+  if (!(mask & kArithFlags))
+    return state.rflags & mask;
+  return rflags() & mask;
+}
+
+bool Cpu::condition(unsigned cond) {
+  const uint64_t f = arith_flags(state);
+  const bool sign_differs = !(f & SF) != !(f & OF);
+  bool holds = false;
+  switch ((cond >> 1) & 7) {
+  case 0:
+    holds = f & OF;
+    break; // O
+  case 1:
+    holds = f & CF;
+    break; // B
+  case 2:
+    holds = f & ZF;
+    break; // E
+  case 3:
+    holds = f & (CF | ZF);
+    break; // BE
+  case 4:
+    holds = f & SF;
+    break; // S
+  case 5:
+    holds = f & PF;
+    break; // P
+  case 6:
+    holds = sign_differs;
+    break; // L
+  case 7:
+    holds = (f & ZF) || sign_differs;
+    break; // LE
+  }
+  return (cond & 1) ? !holds : holds;
+}
+
+uint64_t Cpu::effective_address(const Instruction &insn) const {
+  uint64_t address = static_cast<uint64_t>(insn.disp);
+  if (insn.base == kRip)
+    address += next_rip;
+  else if (insn.base != kNoReg)
+    address += state.gpr[insn.base];
+  if (insn.index != kNoReg)
+    address += state.gpr[insn.index] << insn.scale;
+  return address & width_mask(insn.addrsize);
+}
+
+bool Cpu::read_operand(const Instruction &insn, unsigned index,
+                       uint64_t &value) {
+  const Operand &op = insn.operands[index];
+  switch (op.kind) {
+  case OperandKind::Reg:
+    value = reg(op.reg, op.size);
+    return true;
+  case OperandKind::RegHigh8:
+    value = (state.gpr[op.reg] >> 8) & 0xff;
+    return true;
+  case OperandKind::Mem:
+    if (op.size > 8)
+      break;
+    return read_value(insn.seg, effective_address(insn), op.size, value);
+  case OperandKind::Imm:
+    value = insn.imm & width_mask(op.size);
+    return true;
+  case OperandKind::Seg:
+    value = state.seg[op.reg].selector;
+    return true;
+  case OperandKind::Cr:
+    switch (op.reg) {
+    case 0:
+      value = state.cr0;
+      return true;
+    case 2:
+      value = state.cr2;
+      return true;
+    case 3:
+      value = state.cr3;
+      return true;
+    case 4:
+      value = state.cr4;
+      return true;
+    case 8:
+      value = state.cr8;
+      return true;
+    default:
+      return fault(EXC_UD);
+    }
+  case OperandKind::Dr: {
+    unsigned n = op.reg;
+    if (n == 4 || n == 5) {
+      if (state.cr4 & CR4_DE)
+        return fault(EXC_UD);
+      n += 2;
+    }
+    if (n >= 8)
+      return fault(EXC_UD);
+    value = state.dr[n];
+    return true;
+  }
+  default:
+    break;
+  }
+  SABLE_LOG_ONCE(LOG_UNIMP, "cpu: operand kind %u of %s not supported\n",
+                 static_cast<unsigned>(op.kind), op_name(insn.op));
+  return fault(EXC_UD);
+}
+
+bool Cpu::write_operand(const Instruction &insn, unsigned index,
+                        uint64_t value) {
+  const Operand &op = insn.operands[index];
+  switch (op.kind) {
+  case OperandKind::Reg:
+    set_reg(op.reg, op.size, value);
+    return true;
+  case OperandKind::RegHigh8:
+    state.gpr[op.reg] =
+        (state.gpr[op.reg] & ~uint64_t{0xff00}) | ((value & 0xff) << 8);
+    return true;
+  case OperandKind::Mem:
+    if (op.size > 8)
+      break;
+    return write_value(insn.seg, effective_address(insn), op.size, value);
+  case OperandKind::Seg:
+    return load_segment(op.reg, static_cast<uint16_t>(value));
+  case OperandKind::Cr:
+    return write_cr(op.reg, value);
+  case OperandKind::Dr: {
+    unsigned n = op.reg;
+    if (n == 4 || n == 5) {
+      if (state.cr4 & CR4_DE)
+        return fault(EXC_UD);
+      n += 2;
+    }
+    if (n >= 8)
+      return fault(EXC_UD);
+    if (n >= 6 && (value >> 32))
+      return fault(EXC_GP, 0);
+    // DR6 and DR7 read their reserved bits as fixed values.
+    if (n == 6)
+      value |= 0xffff0ff0;
+    else if (n == 7)
+      value = (value | 0x400) & ~uint64_t{0xd000};
+    state.dr[n] = value;
+    return true;
+  }
+  default:
+    break;
+  }
+  SABLE_LOG_ONCE(LOG_UNIMP, "cpu: cannot write operand kind %u of %s\n",
+                 static_cast<unsigned>(op.kind), op_name(insn.op));
+  return fault(EXC_UD);
+}
+
+unsigned Cpu::stack_size() const {
+  if (state.code_size() == CodeSize::Bits64)
+    return 8;
+  return state.seg[SS].big() ? 4 : 2;
+}
+
+namespace {
+uint64_t with_stack_pointer(uint64_t rsp, uint64_t sp, unsigned width) {
+  return (rsp & ~width_mask(width)) | (sp & width_mask(width));
+}
+} // namespace
+
+bool Cpu::push(uint64_t value, unsigned size) {
+  const unsigned width = stack_size();
+  const uint64_t sp = (state.gpr[RSP] - size) & width_mask(width);
+  if (!write_value(SS, sp, size, value))
+    return false;
+  // A 32-bit stack pointer write zeroes the upper half, as any 32-bit
+  // register write.
+  state.gpr[RSP] =
+      width == 4 ? sp : with_stack_pointer(state.gpr[RSP], sp, width);
+  return true;
+}
+
+bool Cpu::pop(uint64_t &value, unsigned size) {
+  const unsigned width = stack_size();
+  const uint64_t sp = state.gpr[RSP] & width_mask(width);
+  if (!read_value(SS, sp, size, value))
+    return false;
+  const uint64_t next = (sp + size) & width_mask(width);
+  state.gpr[RSP] =
+      width == 4 ? next : with_stack_pointer(state.gpr[RSP], next, width);
+  return true;
+}
+
+bool Cpu::fault(uint8_t vector) {
+  pending = {true, vector, false, 0};
+  return false;
+}
+
+bool Cpu::fault(uint8_t vector, uint32_t error_code) {
+  pending = {true, vector, true, error_code};
+  return false;
+}
+
+} // namespace sable::cpu

@@ -1,0 +1,137 @@
+#include "cpu/cpuid.h"
+
+#include <cstring>
+
+#include "cpu/mmu.h"
+
+namespace sable::cpu {
+
+namespace {
+
+constexpr uint32_t kMaxBasicLeaf = 0xb;
+constexpr uint32_t kMaxExtendedLeaf = 0x80000008;
+
+// Family 6, model 15, stepping 11 (no particular part: unknown vendor).
+constexpr uint32_t kFamily = 6, kModel = 15, kStepping = 11;
+
+constexpr char kVendor[13] = "SableSableCP";
+constexpr char kBrand[49] = "Sable software CPU";
+
+// CPUID.1:EDX
+enum : uint32_t {
+  F1D_PSE = 1u << 3,
+  F1D_TSC = 1u << 4,
+  F1D_MSR = 1u << 5,
+  F1D_PAE = 1u << 6,
+  F1D_CX8 = 1u << 8,
+  F1D_APIC = 1u << 9,
+  F1D_SEP = 1u << 11,
+  F1D_MTRR = 1u << 12,
+  F1D_PGE = 1u << 13,
+  F1D_CMOV = 1u << 15,
+  F1D_PAT = 1u << 16,
+};
+// CPUID.1:ECX
+enum : uint32_t {
+  F1C_CX16 = 1u << 13,
+  F1C_MOVBE = 1u << 22,
+  F1C_POPCNT = 1u << 23,
+};
+// CPUID.7.0:EBX
+enum : uint32_t {
+  F7B_SMEP = 1u << 7,
+  F7B_SMAP = 1u << 20,
+};
+// CPUID.80000001:ECX / EDX
+enum : uint32_t {
+  F81C_LAHF_LM = 1u << 0,
+  F81D_SYSCALL = 1u << 11,
+  F81D_NX = 1u << 20,
+  F81D_PAGE1GB = 1u << 26,
+  F81D_LM = 1u << 29,
+};
+
+constexpr uint64_t kApicGlobalEnable = 1u << 11;
+
+uint32_t chars(const char *text) {
+  uint32_t value;
+  std::memcpy(&value, text, 4);
+  return value;
+}
+
+} // namespace
+
+uint32_t cpuid_signature() {
+  return (kFamily << 8) | (kModel << 4) | kStepping;
+}
+
+CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
+                  uint32_t subleaf) {
+  CpuidResult r;
+  // Leaves past the maximum answer as the highest basic leaf, as Intel
+  // processors do.
+  if ((leaf < 0x80000000 && leaf > kMaxBasicLeaf) ||
+      (leaf >= 0x80000000 && leaf > kMaxExtendedLeaf)) {
+    leaf = kMaxBasicLeaf;
+    subleaf = 0;
+  }
+  switch (leaf) {
+  case 0:
+    r.eax = kMaxBasicLeaf;
+    r.ebx = chars(kVendor);
+    r.edx = chars(kVendor + 4);
+    r.ecx = chars(kVendor + 8);
+    break;
+  case 1:
+    r.eax = cpuid_signature();
+    r.ebx = (apic_id & 0xff) << 24;
+    r.ecx = F1C_CX16 | F1C_MOVBE | F1C_POPCNT;
+    r.edx = F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_SEP |
+            F1D_MTRR | F1D_PGE | F1D_CMOV | F1D_PAT;
+    if (state.msr.apic_base & kApicGlobalEnable)
+      r.edx |= F1D_APIC;
+    break;
+  case 7:
+    if (subleaf == 0)
+      r.ebx = F7B_SMEP | F7B_SMAP;
+    break;
+  case 0xb:
+    // One thread per core, one core per package: the x2APIC ID is the
+    // APIC ID at both levels.
+    r.edx = apic_id;
+    r.ecx = subleaf & 0xff;
+    if (subleaf == 0) {
+      r.ebx = 1;
+      r.ecx |= 1u << 8; // SMT level
+    } else if (subleaf == 1) {
+      r.ebx = 1;
+      r.ecx |= 2u << 8; // core level
+    }
+    break;
+  case 0x80000000:
+    r.eax = kMaxExtendedLeaf;
+    break;
+  case 0x80000001:
+    r.ecx = F81C_LAHF_LM;
+    r.edx = F81D_SYSCALL | F81D_NX | F81D_PAGE1GB | F81D_LM;
+    break;
+  case 0x80000002:
+  case 0x80000003:
+  case 0x80000004: {
+    const char *part = kBrand + (leaf - 0x80000002) * 16;
+    r.eax = chars(part);
+    r.ebx = chars(part + 4);
+    r.ecx = chars(part + 8);
+    r.edx = chars(part + 12);
+    break;
+  }
+  case 0x80000008:
+    r.eax = kLinearAddressBits << 8 | kPhysicalAddressBits;
+    break;
+  default:
+    break;
+  }
+  return r;
+}
+
+} // namespace sable::cpu

@@ -1,0 +1,254 @@
+// The run loop: events between blocks, then one decoded block (from the
+// block cache, or decoded now) executed instruction by instruction.
+
+#include <capstone/capstone.h>
+#include <cinttypes>
+
+#include "cpu/block_cache.h"
+#include "cpu/cpu.h"
+#include "cpu/exceptions.h"
+#include "cpu/mmu.h"
+#include "cpu/ops/handlers.h"
+#include "machine/irq.h"
+#include "machine/log.h"
+#include "machine/memory.h"
+
+namespace sable::cpu {
+
+namespace {
+
+constexpr unsigned kMaxBlockInstructions = 64;
+constexpr unsigned kMaxInstructionLength = 15;
+
+// POP SS opens an interrupt shadow and POP ES/DS/FS/GS change state a
+// block may depend on; the op table cannot tell them from POP r/m.
+bool ends_block(const Instruction &insn) {
+  return op_ends_block(insn.op) ||
+         (insn.op == Op::POP && insn.operands[0].kind == OperandKind::Seg);
+}
+
+uint64_t wrap_ip(uint64_t ip, CodeSize mode) {
+  switch (mode) {
+  case CodeSize::Bits16:
+    return ip & 0xffff;
+  case CodeSize::Bits32:
+    return ip & 0xffffffff;
+  default:
+    return ip;
+  }
+}
+
+void log_disassembly(const CpuState &s, const uint8_t *bytes, size_t size) {
+  csh handle;
+  cs_mode mode = s.code_size() == CodeSize::Bits64   ? CS_MODE_64
+                 : s.code_size() == CodeSize::Bits32 ? CS_MODE_32
+                                                     : CS_MODE_16;
+  if (cs_open(CS_ARCH_X86, mode, &handle) != CS_ERR_OK)
+    return;
+  cs_insn *insns = nullptr;
+  size_t count = cs_disasm(handle, bytes, size, s.rip, 0, &insns);
+  log_write("IN: %04x:%016" PRIx64 "\n", s.seg[CS].selector, s.rip);
+  for (size_t i = 0; i < count; ++i)
+    log_write("0x%016" PRIx64 ":  %s %s\n", insns[i].address, insns[i].mnemonic,
+              insns[i].op_str);
+  log_write("\n");
+  cs_free(insns, count);
+  cs_close(&handle);
+}
+
+void log_registers(Cpu &cpu) {
+  static const char *const names[16] = {
+      "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
+      "R8",  "R9",  "R10", "R11", "R12", "R13", "R14", "R15"};
+  const CpuState &s = cpu.state;
+  for (unsigned i = 0; i < 16; i += 4)
+    log_write("%-3s=%016" PRIx64 " %-3s=%016" PRIx64 " %-3s=%016" PRIx64
+              " %-3s=%016" PRIx64 "\n",
+              names[i], s.gpr[i], names[i + 1], s.gpr[i + 1], names[i + 2],
+              s.gpr[i + 2], names[i + 3], s.gpr[i + 3]);
+  log_write("RIP=%016" PRIx64 " RFL=%08" PRIx64 " CPL=%u HLT=%d\n", s.rip,
+            cpu.rflags(), s.cpl(), s.halted);
+  static const char *const segs[6] = {"ES", "CS", "SS", "DS", "FS", "GS"};
+  for (unsigned i = 0; i < 6; ++i)
+    log_write("%s =%04x %016" PRIx64 " %08x %04x\n", segs[i], s.seg[i].selector,
+              s.seg[i].base, s.seg[i].limit, s.seg[i].attributes);
+  log_write("CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64
+            " CR4=%08" PRIx64 " EFER=%" PRIx64 "\n",
+            s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+}
+
+// Delivers an NMI or an external interrupt when one may be taken; false on
+// a triple fault.
+bool take_events(Cpu &cpu) {
+  CpuState &s = cpu.state;
+  if (s.interrupt_shadow)
+    return true;
+  if (s.nmi_pending && !s.nmi_blocked)
+    return deliver_nmi(cpu);
+  if ((s.rflags & IF) && cpu.env.interrupts &&
+      cpu.env.interrupts->interrupt_pending())
+    return deliver_external_interrupt(
+        cpu, cpu.env.interrupts->acknowledge_interrupt());
+  return true;
+}
+
+bool unregistered(Cpu &cpu, const Instruction &insn) {
+  SABLE_LOG_ONCE(LOG_UNIMP, "no handler for %s: #UD\n", op_name(insn.op));
+  return cpu.fault(EXC_UD);
+}
+
+// Decodes the block starting at CS:RIP, which `entry` translates. Returns
+// null with a fault recorded when fetching an instruction's second page
+// faults. `cacheable` is false for code outside RAM/ROM and for an
+// instruction crossing a page, whose bytes depend on two translations.
+std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
+                                    uint64_t linear, bool &cacheable) {
+  const CpuState &s = cpu.state;
+  const CodeSize mode = s.code_size();
+  const unsigned start = linear & kPageMask;
+  auto block = std::make_unique<Block>();
+  block->physical = entry.physical_page + start;
+  block->mode = mode;
+
+  uint8_t copy[kPageSize];
+  const uint8_t *page = entry.host_read;
+  cacheable = page != nullptr;
+  if (!page) {
+    cpu.env.memory->read(block->physical, copy + start, kPageSize - start);
+    page = copy;
+  }
+  unsigned offset = start;
+  while (block->instructions.size() < kMaxBlockInstructions) {
+    const unsigned available = kPageSize - offset;
+    Instruction insn;
+    DecodeStatus status = decode(
+        page + offset, std::min(available, kMaxInstructionLength), mode, insn);
+    if (status == DecodeStatus::Truncated) {
+      if (!block->instructions.empty())
+        break;
+      uint8_t bytes[kMaxInstructionLength];
+      std::memcpy(bytes, page + offset, available);
+      uint64_t next_page = linear + available;
+      if (mode != CodeSize::Bits64)
+        next_page &= 0xffffffff;
+      const Privilege privilege =
+          s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+      if (!access_linear(cpu, next_page, bytes + available,
+                         kMaxInstructionLength - available, Access::Execute,
+                         privilege))
+        return nullptr;
+      decode(bytes, kMaxInstructionLength, mode, insn);
+      block->instructions.push_back(insn);
+      cacheable = false;
+      break;
+    }
+    block->instructions.push_back(insn);
+    offset += insn.length;
+    if (status == DecodeStatus::Invalid || ends_block(insn) ||
+        offset >= kPageSize)
+      break;
+  }
+  if (log_enabled(LOG_IN_ASM)) {
+    size_t length = 0;
+    for (const Instruction &insn : block->instructions)
+      length += insn.length;
+    length = std::min<size_t>(length, kPageSize - start);
+    log_disassembly(s, page + start, length);
+  }
+  return block;
+}
+
+} // namespace
+
+void Cpu::request_exit() {
+  exit_requested_.store(true, std::memory_order_release);
+}
+
+StopReason Cpu::run(uint64_t max_blocks) {
+  const HandlerTable &table = handler_table();
+  CpuState &s = state;
+  for (uint64_t done = 0; done < max_blocks; ++done) {
+    if (exit_requested_.exchange(false, std::memory_order_acq_rel))
+      return StopReason::ExitRequested;
+    blocks_->release_retired();
+    blocks_->sync_layout(env.memory->generation());
+    if (tlb.memory_generation != env.memory->generation() ||
+        tlb.a20_mask != s.a20_mask)
+      flush_tlb(true);
+    if (!take_events(*this))
+      return StopReason::Shutdown;
+    if (s.halted)
+      return StopReason::Halted;
+
+    // Fetch: CS checks and the execute permission of the MMU.
+    uint64_t linear = 0;
+    TlbEntry *entry = nullptr;
+    if (segment_linear(*this, CS, s.rip, 1, Access::Execute, linear))
+      entry = tlb_entry(*this, linear, Access::Execute,
+                        s.cpl() == 3 ? Privilege::User : Privilege::Supervisor);
+    if (!entry) {
+      if (!deliver_pending_fault())
+        return StopReason::Shutdown;
+      continue;
+    }
+    const CodeSize mode = s.code_size();
+    const uint64_t physical = entry->physical_page | (linear & kPageMask);
+    Block *block = entry->host_read ? blocks_->find(physical, mode) : nullptr;
+    std::unique_ptr<Block> uncached;
+    if (!block) {
+      bool cacheable = false;
+      const TlbEntry fetched = *entry;
+      std::unique_ptr<Block> decoded =
+          decode_block(*this, fetched, linear, cacheable);
+      if (!decoded) {
+        if (!deliver_pending_fault())
+          return StopReason::Shutdown;
+        continue;
+      }
+      if (cacheable) {
+        bool first_on_page = false;
+        block = blocks_->insert(std::move(decoded), first_on_page);
+        if (first_on_page)
+          tlb.track_stores_to(physical & ~kPageMask);
+      } else {
+        uncached = std::move(decoded);
+        block = uncached.get();
+      }
+    }
+
+    ++block->executions;
+    SABLE_LOG(LOG_EXEC, "exec: %04x:%016" PRIx64 " [%016" PRIx64 "]\n",
+              s.seg[CS].selector, s.rip, physical);
+    if (log_enabled(LOG_CPU))
+      log_registers(*this);
+
+    for (const Instruction &insn : block->instructions) {
+      if (mode != CodeSize::Bits64 &&
+          s.rip + insn.length - 1 > s.seg[CS].limit) {
+        fault(EXC_GP, 0);
+        if (!deliver_pending_fault())
+          return StopReason::Shutdown;
+        break;
+      }
+      next_rip = wrap_ip(s.rip + insn.length, mode);
+      const bool shadowed = s.interrupt_shadow;
+      const Handler handler = table.get(insn.op);
+      const bool completed =
+          handler ? handler(*this, insn) : unregistered(*this, insn);
+      if (!completed) {
+        if (!deliver_pending_fault())
+          return StopReason::Shutdown;
+        break;
+      }
+      s.rip = next_rip;
+      if (shadowed)
+        s.interrupt_shadow = false;
+      // A store into this block (self-modifying code) or HLT ends it.
+      if (!block->valid.load(std::memory_order_relaxed) || s.halted)
+        break;
+    }
+  }
+  return StopReason::BudgetExhausted;
+}
+
+} // namespace sable::cpu

@@ -1,0 +1,125 @@
+// Near control transfers: JMP, CALL, RET (relative and indirect), Jcc,
+// LOOP/LOOPE/LOOPNE, JCXZ/JECXZ/JRCXZ. Targets are truncated to the
+// operand size; outside 64-bit mode they must lie within the CS limit, in
+// 64-bit mode they must be canonical (#GP(0) otherwise, raised before
+// anything is pushed, popped or decremented).
+
+#include "cpu/cpu.h"
+#include "cpu/flags.h"
+#include "cpu/ops/handlers.h"
+
+namespace sable::cpu {
+
+namespace {
+
+bool check_target(Cpu &cpu, unsigned size, uint64_t &target) {
+  target &= size_mask(size);
+  if (cpu.state.code_size() == CodeSize::Bits64) {
+    const bool canonical =
+        static_cast<uint64_t>(static_cast<int64_t>(target << 16) >> 16) ==
+        target;
+    return canonical || cpu.fault(EXC_GP, 0);
+  }
+  return target <= cpu.state.seg[CS].limit || cpu.fault(EXC_GP, 0);
+}
+
+bool jump_to(Cpu &cpu, unsigned size, uint64_t target) {
+  if (!check_target(cpu, size, target))
+    return false;
+  cpu.next_rip = target;
+  return true;
+}
+
+bool call_to(Cpu &cpu, unsigned size, uint64_t target) {
+  if (!check_target(cpu, size, target) ||
+      !cpu.push(cpu.next_rip & size_mask(size), size))
+    return false;
+  cpu.next_rip = target;
+  return true;
+}
+
+bool jmp(Cpu &cpu, const Instruction &insn) {
+  return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+}
+
+bool jmp_indirect(Cpu &cpu, const Instruction &insn) {
+  uint64_t target;
+  return cpu.read_operand(insn, 0, target) && jump_to(cpu, insn.opsize, target);
+}
+
+bool call(Cpu &cpu, const Instruction &insn) {
+  return call_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+}
+
+bool call_indirect(Cpu &cpu, const Instruction &insn) {
+  uint64_t target;
+  return cpu.read_operand(insn, 0, target) && call_to(cpu, insn.opsize, target);
+}
+
+bool ret(Cpu &cpu, const Instruction &insn) {
+  const uint64_t rsp = cpu.reg(RSP, 8);
+  uint64_t target;
+  if (!cpu.pop(target, insn.opsize))
+    return false;
+  if (!check_target(cpu, insn.opsize, target)) {
+    cpu.set_reg(RSP, 8, rsp);
+    return false;
+  }
+  if (insn.imm) {
+    const unsigned stack = cpu.stack_size();
+    cpu.set_reg(RSP, stack,
+                (cpu.reg(RSP, stack) + (insn.imm & 0xffff)) & size_mask(stack));
+  }
+  cpu.next_rip = target;
+  return true;
+}
+
+bool jcc(Cpu &cpu, const Instruction &insn) {
+  if (!cpu.condition(insn.cond))
+    return true;
+  return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+}
+
+enum class LoopKind { Always, WhileEqual, WhileNotEqual };
+
+// The counter is rCX at the address size; it is decremented only once
+// the branch target is known to be valid.
+template <LoopKind Kind> bool loop(Cpu &cpu, const Instruction &insn) {
+  const unsigned width = insn.addrsize;
+  const uint64_t count = (cpu.reg(RCX, width) - 1) & size_mask(width);
+  bool taken = count != 0;
+  if constexpr (Kind == LoopKind::WhileEqual)
+    taken = taken && (arith_flags(cpu.state) & ZF);
+  else if constexpr (Kind == LoopKind::WhileNotEqual)
+    taken = taken && !(arith_flags(cpu.state) & ZF);
+  uint64_t target = cpu.next_rip + insn.imm;
+  if (taken && !check_target(cpu, insn.opsize, target))
+    return false;
+  cpu.set_reg(RCX, width, count);
+  if (taken)
+    cpu.next_rip = target;
+  return true;
+}
+
+bool jcxz(Cpu &cpu, const Instruction &insn) {
+  if (cpu.reg(RCX, insn.addrsize) != 0)
+    return true;
+  return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+}
+
+} // namespace
+
+void register_branch_ops(HandlerTable &table) {
+  table.set(Op::JMP, jmp);
+  table.set(Op::JMP_INDIRECT, jmp_indirect);
+  table.set(Op::CALL, call);
+  table.set(Op::CALL_INDIRECT, call_indirect);
+  table.set(Op::RET, ret);
+  table.set(Op::JCC, jcc);
+  table.set(Op::LOOP, loop<LoopKind::Always>);
+  table.set(Op::LOOPE, loop<LoopKind::WhileEqual>);
+  table.set(Op::LOOPNE, loop<LoopKind::WhileNotEqual>);
+  table.set(Op::JCXZ, jcxz);
+}
+
+} // namespace sable::cpu

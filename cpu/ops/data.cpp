@@ -1,0 +1,272 @@
+// Data movement: MOV MOVZX MOVSX MOVBE LEA XCHG XADD CMPXCHG CMPXCHG8B/16B,
+// CBW/CWD and their wider forms, XLAT, CMOVcc, SETcc, SALC, LDS/LES/LFS/
+// LGS/LSS, MOV to/from segment registers, NOP and PAUSE.
+
+#include "cpu/cpu.h"
+#include "cpu/flags.h"
+#include "cpu/ops/flag_checkpoint.h"
+#include "cpu/ops/handlers.h"
+#include "cpu/ops/operands.h"
+
+namespace sable::cpu {
+
+namespace {
+
+bool mov(Cpu &cpu, const Instruction &insn) {
+  uint64_t value;
+  return read_source(cpu, insn, 1, value) &&
+         cpu.write_operand(insn, 0, value & size_mask(insn.operands[0].size));
+}
+
+bool movzx(Cpu &cpu, const Instruction &insn) {
+  uint64_t value;
+  if (!cpu.read_operand(insn, 1, value))
+    return false;
+  return cpu.write_operand(insn, 0, value & size_mask(insn.operands[1].size));
+}
+
+bool movsx(Cpu &cpu, const Instruction &insn) {
+  uint64_t value;
+  if (!cpu.read_operand(insn, 1, value))
+    return false;
+  const uint64_t extended =
+      static_cast<uint64_t>(sign_extend(value, insn.operands[1].size));
+  return cpu.write_operand(insn, 0,
+                           extended & size_mask(insn.operands[0].size));
+}
+
+bool movbe(Cpu &cpu, const Instruction &insn) {
+  uint64_t value;
+  if (!cpu.read_operand(insn, 1, value))
+    return false;
+  const unsigned size = insn.operands[0].size;
+  const uint64_t swapped = __builtin_bswap64(value) >> (64 - size_bits(size));
+  return cpu.write_operand(insn, 0, swapped);
+}
+
+// The address is computed at the address size, then truncated (or
+// zero-extended) to the operand size.
+bool lea(Cpu &cpu, const Instruction &insn) {
+  return cpu.write_operand(
+      insn, 0, cpu.effective_address(insn) & size_mask(insn.operands[0].size));
+}
+
+// XCHG with memory is always locked (Cpu::modify_operand knows).
+bool xchg(Cpu &cpu, const Instruction &insn) {
+  const bool memory_first = insn.operands[0].kind == OperandKind::Mem;
+  const unsigned mem = memory_first ? 0 : 1;
+  const unsigned reg = memory_first ? 1 : 0;
+  uint64_t reg_value;
+  if (!cpu.read_operand(insn, reg, reg_value))
+    return false;
+  uint64_t other = 0;
+  if (!cpu.modify_operand(insn, mem, [&](uint64_t old) {
+        other = old;
+        return reg_value;
+      }))
+    return false;
+  return cpu.write_operand(insn, reg, other);
+}
+
+// TEMP = SRC + DEST; SRC = DEST; DEST = TEMP (DEST wins when both name the
+// same register).
+bool xadd(Cpu &cpu, const Instruction &insn) {
+  const unsigned size = insn.operands[0].size;
+  uint64_t src;
+  if (!cpu.read_operand(insn, 1, src))
+    return false;
+  if (insn.operands[0].kind != OperandKind::Mem) {
+    uint64_t dst;
+    if (!cpu.read_operand(insn, 0, dst))
+      return false;
+    const uint64_t sum = alu_add(cpu.state, size, dst, src);
+    return cpu.write_operand(insn, 1, dst) && cpu.write_operand(insn, 0, sum);
+  }
+  uint64_t old = 0;
+  if (!modify_with_flags(cpu, insn, 0, [&](uint64_t dst) {
+        old = dst;
+        return alu_add(cpu.state, size, dst, src);
+      }))
+    return false;
+  return cpu.write_operand(insn, 1, old);
+}
+
+// The destination is always written (with its own value when the
+// comparison fails, as the locked cycle requires); the accumulator only on
+// failure.
+bool cmpxchg(Cpu &cpu, const Instruction &insn) {
+  const unsigned size = insn.operands[0].size;
+  const uint64_t mask = size_mask(size);
+  uint64_t src;
+  if (!cpu.read_operand(insn, 1, src))
+    return false;
+  const uint64_t accumulator = cpu.reg(RAX, size) & mask;
+  uint64_t current = 0;
+  if (!cpu.modify_operand(insn, 0, [&](uint64_t dst) {
+        current = dst & mask;
+        return current == accumulator ? src : current;
+      }))
+    return false;
+  alu_sub(cpu.state, size, accumulator, current);
+  if (current != accumulator)
+    cpu.set_reg(RAX, size, current);
+  return true;
+}
+
+// CMPXCHG8B compares EDX:EAX with m64 and stores ECX:EBX on a match;
+// CMPXCHG16B (operand size 8) does the same with the 64-bit registers
+// and needs a 16-byte aligned operand.
+bool cmpxchg8b(Cpu &cpu, const Instruction &insn) {
+  const unsigned half = insn.opsize == 8 ? 8 : 4;
+  const uint64_t expected_low = cpu.reg(RAX, half);
+  const uint64_t expected_high = cpu.reg(RDX, half);
+  const uint64_t new_low = cpu.reg(RBX, half);
+  const uint64_t new_high = cpu.reg(RCX, half);
+  uint64_t low = 0, high = 0;
+  bool equal = false;
+  if (half == 4) {
+    const uint64_t expected = (expected_high << 32) | expected_low;
+    if (!cpu.modify_operand(insn, 0, [&](uint64_t value) {
+          low = value & 0xffffffff;
+          high = value >> 32;
+          equal = value == expected;
+          return equal ? (new_high << 32) | new_low : value;
+        }))
+      return false;
+  } else {
+    const uint64_t address = cpu.effective_address(insn);
+    if (address & 15)
+      return cpu.fault(EXC_GP, 0);
+    uint64_t value[2];
+    if (!cpu.read(insn.seg, address, value, 16))
+      return false;
+    low = value[0];
+    high = value[1];
+    equal = low == expected_low && high == expected_high;
+    const uint64_t stored[2] = {equal ? new_low : low, equal ? new_high : high};
+    if (!cpu.write(insn.seg, address, stored, 16))
+      return false;
+  }
+  update_arith_flags(cpu.state, ZF, flag_if(equal, ZF));
+  if (!equal) {
+    cpu.set_reg(RAX, half, low);
+    cpu.set_reg(RDX, half, high);
+  }
+  return true;
+}
+
+// CBW / CWDE / CDQE: sign-extend the lower half of rAX into all of it.
+bool cbw(Cpu &cpu, const Instruction &insn) {
+  const unsigned size = insn.opsize;
+  const int64_t value = sign_extend(cpu.reg(RAX, size / 2), size / 2);
+  cpu.set_reg(RAX, size, static_cast<uint64_t>(value) & size_mask(size));
+  return true;
+}
+
+// CWD / CDQ / CQO: fill rDX with the sign of rAX.
+bool cwd(Cpu &cpu, const Instruction &insn) {
+  const unsigned size = insn.opsize;
+  const bool negative = cpu.reg(RAX, size) & sign_bit(size);
+  cpu.set_reg(RDX, size, negative ? size_mask(size) : 0);
+  return true;
+}
+
+bool xlat(Cpu &cpu, const Instruction &insn) {
+  const uint64_t address = (cpu.reg(RBX, insn.addrsize) + cpu.reg(RAX, 1)) &
+                           size_mask(insn.addrsize);
+  uint64_t value;
+  if (!cpu.read_value(insn.seg, address, 1, value))
+    return false;
+  cpu.set_reg(RAX, 1, value);
+  return true;
+}
+
+// The source is read (and may fault) whatever the condition; a 32-bit
+// destination is written either way, so 64-bit mode clears its upper half.
+bool cmovcc(Cpu &cpu, const Instruction &insn) {
+  uint64_t value;
+  if (!cpu.read_operand(insn, 1, value))
+    return false;
+  if (!cpu.condition(insn.cond)) {
+    if (insn.operands[0].size != 4)
+      return true;
+    if (!cpu.read_operand(insn, 0, value))
+      return false;
+  }
+  return cpu.write_operand(insn, 0, value);
+}
+
+bool setcc(Cpu &cpu, const Instruction &insn) {
+  return cpu.write_operand(insn, 0, cpu.condition(insn.cond) ? 1 : 0);
+}
+
+bool salc(Cpu &cpu, const Instruction &) {
+  cpu.set_reg(RAX, 1, carry_flag(cpu.state) ? 0xff : 0);
+  return true;
+}
+
+// LDS LES LFS LGS LSS: offset (operand size) then selector from memory.
+// The segment is loaded first so a faulting selector leaves the register.
+bool load_far_pointer(Cpu &cpu, const Instruction &insn) {
+  const unsigned size = insn.operands[0].size;
+  const uint64_t address = cpu.effective_address(insn);
+  uint64_t offset, selector;
+  if (!cpu.read_value(insn.seg, address, size, offset) ||
+      !cpu.read_value(insn.seg, (address + size) & size_mask(insn.addrsize), 2,
+                      selector))
+    return false;
+  if (!cpu.load_segment(insn.aux, static_cast<uint16_t>(selector)))
+    return false;
+  return cpu.write_operand(insn, 0, offset);
+}
+
+bool mov_seg(Cpu &cpu, const Instruction &insn) {
+  if (insn.operands[0].kind == OperandKind::Seg) {
+    const unsigned seg = insn.operands[0].reg;
+    if (seg == CS)
+      return cpu.fault(EXC_UD);
+    uint64_t selector;
+    if (!cpu.read_operand(insn, 1, selector) ||
+        !cpu.load_segment(seg, static_cast<uint16_t>(selector)))
+      return false;
+    if (seg == SS)
+      cpu.state.interrupt_shadow = true;
+    return true;
+  }
+  const uint64_t selector = cpu.state.seg[insn.operands[1].reg].selector;
+  // A memory destination is always a 16-bit store; a register one takes
+  // the zero-extended selector at the operand size.
+  if (insn.operands[0].kind == OperandKind::Mem)
+    return cpu.write_value(insn.seg, cpu.effective_address(insn), 2, selector);
+  return cpu.write_operand(insn, 0, selector);
+}
+
+bool nop(Cpu &, const Instruction &) {
+  return true;
+}
+
+} // namespace
+
+void register_data_ops(HandlerTable &table) {
+  table.set(Op::MOV, mov);
+  table.set(Op::MOVZX, movzx);
+  table.set(Op::MOVSX, movsx);
+  table.set(Op::MOVBE, movbe);
+  table.set(Op::LEA, lea);
+  table.set(Op::XCHG, xchg);
+  table.set(Op::XADD, xadd);
+  table.set(Op::CMPXCHG, cmpxchg);
+  table.set(Op::CMPXCHG8B, cmpxchg8b);
+  table.set(Op::CBW, cbw);
+  table.set(Op::CWD, cwd);
+  table.set(Op::XLAT, xlat);
+  table.set(Op::CMOVCC, cmovcc);
+  table.set(Op::SETCC, setcc);
+  table.set(Op::SALC, salc);
+  table.set(Op::LOAD_FAR_POINTER, load_far_pointer);
+  table.set(Op::MOV_SEG, mov_seg);
+  table.set(Op::NOP, nop);
+  table.set(Op::PAUSE, nop);
+}
+
+} // namespace sable::cpu

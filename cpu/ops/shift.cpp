@@ -1,0 +1,65 @@
+// ROL ROR RCL RCR SHL SHR SAR (count in operand 1), SHLD SHRD (count in
+// operand 2). The count masking and flag rules live in cpu/flags.cpp.
+
+#include "cpu/cpu.h"
+#include "cpu/flags.h"
+#include "cpu/ops/flag_checkpoint.h"
+#include "cpu/ops/handlers.h"
+
+namespace sable::cpu {
+
+namespace {
+
+using Shift = uint64_t (*)(CpuState &, unsigned, uint64_t, uint64_t);
+using RotateThroughCarry = uint64_t (*)(CpuState &, unsigned, uint64_t,
+                                        uint64_t, bool);
+
+template <Shift Compute> bool shift(Cpu &cpu, const Instruction &insn) {
+  uint64_t count;
+  if (!cpu.read_operand(insn, 1, count))
+    return false;
+  const unsigned size = insn.operands[0].size;
+  return modify_with_flags(cpu, insn, 0, [&](uint64_t value) {
+    return Compute(cpu.state, size, value, count);
+  });
+}
+
+template <RotateThroughCarry Compute>
+bool rotate_through_carry(Cpu &cpu, const Instruction &insn) {
+  uint64_t count;
+  if (!cpu.read_operand(insn, 1, count))
+    return false;
+  const unsigned size = insn.operands[0].size;
+  const bool carry = carry_flag(cpu.state);
+  return modify_with_flags(cpu, insn, 0, [&](uint64_t value) {
+    return Compute(cpu.state, size, value, count, carry);
+  });
+}
+
+template <uint64_t (*Compute)(CpuState &, unsigned, uint64_t, uint64_t,
+                              uint64_t)>
+bool double_shift(Cpu &cpu, const Instruction &insn) {
+  uint64_t fill, count;
+  if (!cpu.read_operand(insn, 1, fill) || !cpu.read_operand(insn, 2, count))
+    return false;
+  const unsigned size = insn.operands[0].size;
+  return modify_with_flags(cpu, insn, 0, [&](uint64_t value) {
+    return Compute(cpu.state, size, value, fill, count);
+  });
+}
+
+} // namespace
+
+void register_shift_ops(HandlerTable &table) {
+  table.set(Op::ROL, shift<alu_rol>);
+  table.set(Op::ROR, shift<alu_ror>);
+  table.set(Op::RCL, rotate_through_carry<alu_rcl>);
+  table.set(Op::RCR, rotate_through_carry<alu_rcr>);
+  table.set(Op::SHL, shift<alu_shl>);
+  table.set(Op::SHR, shift<alu_shr>);
+  table.set(Op::SAR, shift<alu_sar>);
+  table.set(Op::SHLD, double_shift<alu_shld>);
+  table.set(Op::SHRD, double_shift<alu_shrd>);
+}
+
+} // namespace sable::cpu

@@ -1,0 +1,92 @@
+#pragma once
+// Software TLB: a direct-mapped cache of linear-page translations, each
+// tagged with the accesses the page walk allowed, so the common access is
+// one index, one compare and a memcpy through the host pointer.
+
+#include <cstdint>
+
+namespace sable::cpu {
+
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kPageMask = kPageSize - 1;
+
+// Who performs an access, as paging distinguishes it. SMAP makes explicit
+// supervisor accesses with RFLAGS.AC set a class of their own.
+enum class Privilege : uint8_t {
+  User = 0,
+  Supervisor = 1,   // implicit system accesses, or SMAP without AC
+  SupervisorAc = 2, // explicit supervisor access with RFLAGS.AC = 1
+};
+
+// Bit for (access, privilege) in TlbEntry::allowed; access is Read = 0,
+// Write = 1, Execute = 2 as in cpu::Access.
+constexpr uint16_t tlb_permission(unsigned access, Privilege privilege) {
+  return uint16_t(1u << (static_cast<unsigned>(privilege) * 3 + access));
+}
+
+struct TlbEntry {
+  static constexpr uint64_t kInvalid = ~uint64_t{0};
+
+  uint64_t linear_page = kInvalid; // linear address & ~kPageMask
+  uint64_t physical_page = 0;      // after the A20 mask
+  // Host memory of the whole page: reads use host_read (RAM or ROM),
+  // stores host_write (RAM only); null sends the access to GuestMemory.
+  uint8_t *host_read = nullptr;
+  uint8_t *host_write = nullptr;
+  uint16_t allowed = 0; // tlb_permission bits; writes only once D is set
+  bool global = false;
+  // The page was already dirty and held no decoded code when cached, so a
+  // store needs no GuestMemory::note_store. Whoever clears dirty bits (a
+  // dirty-log sync) must flush the TLBs afterwards.
+  bool store_untracked = false;
+};
+
+class Tlb {
+public:
+  static constexpr unsigned kEntries = 1024;
+
+  TlbEntry &slot(uint64_t linear) {
+    return entries_[(linear >> 12) & (kEntries - 1)];
+  }
+  // The entry for `linear` if it allows the access, else null.
+  TlbEntry *lookup(uint64_t linear, unsigned access, Privilege privilege) {
+    TlbEntry &entry = slot(linear);
+    if (entry.linear_page != (linear & ~kPageMask) ||
+        !(entry.allowed & tlb_permission(access, privilege)))
+      return nullptr;
+    return &entry;
+  }
+
+  void flush(bool include_global) {
+    for (TlbEntry &entry : entries_)
+      if (include_global || !entry.global)
+        entry = TlbEntry{};
+  }
+  // INVLPG: drops the page whether or not it is global.
+  void flush_page(uint64_t linear) {
+    TlbEntry &entry = slot(linear);
+    if (entry.linear_page == (linear & ~kPageMask))
+      entry = TlbEntry{};
+  }
+  // A page just got decoded code: its stores must reach note_store again.
+  void track_stores_to(uint64_t physical_page) {
+    for (TlbEntry &entry : entries_)
+      if (entry.physical_page == physical_page)
+        entry.store_untracked = false;
+  }
+
+  // PAE paging keeps the four PDPTEs loaded at the last CR3 write (or at
+  // the CR0/CR4 write that enabled PAE paging).
+  uint64_t pdpte[4] = {};
+  bool pdptes_loaded = false;
+
+  // What the cached translations were computed against; a change of either
+  // flushes everything (see Cpu::run).
+  uint64_t memory_generation = 0;
+  uint64_t a20_mask = ~uint64_t{0};
+
+private:
+  TlbEntry entries_[kEntries];
+};
+
+} // namespace sable::cpu

@@ -1,0 +1,187 @@
+#include <catch2/catch.hpp>
+
+#include "core_machine.h"
+#include "machine/irq.h"
+
+using namespace sable;
+using namespace sable::cpu;
+using namespace sable::cpu::test;
+
+namespace {
+
+constexpr uint64_t kCode = 0x10000;
+
+struct FakeController : InterruptController {
+  bool pending = false;
+  uint8_t vector = 0x20;
+  unsigned acknowledged = 0;
+  bool interrupt_pending() override { return pending; }
+  uint8_t acknowledge_interrupt() override {
+    pending = false;
+    ++acknowledged;
+    return vector;
+  }
+};
+
+struct Interp : CoreMachine {
+  FakeController controller;
+  Interp() { cpu->env.interrupts = &controller; }
+
+  void real_mode_at(uint16_t segment, uint16_t ip) {
+    real_mode();
+    state().seg[CS] = {segment, uint64_t{segment} << 4, 0xffff, 0x9b};
+    state().rip = ip;
+    state().gpr[RSP] = 0x7000;
+  }
+  void protected_at(uint64_t eip) {
+    protected_mode();
+    state().rip = eip;
+    state().gpr[RSP] = 0x8000;
+  }
+  void long_at(uint64_t rip) {
+    long_mode();
+    state().rip = rip;
+    state().gpr[RSP] = 0x8000;
+  }
+};
+
+} // namespace
+
+TEST_CASE("interpreter: 16-bit code runs to HLT") {
+  Interp m;
+  m.real_mode_at(0x1000, 0);
+  m.put_bytes(kCode, {
+                         0xb8, 0x34, 0x12, // mov ax, 0x1234
+                         0x40,             // inc ax
+                         0x50,             // push ax
+                         0x5b,             // pop bx
+                         0xf4,             // hlt
+                     });
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().gpr[RBX] == 0x1235);
+  CHECK(m.state().rip == 7);
+  CHECK(m.state().halted);
+  // Still halted with nothing pending.
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+}
+
+TEST_CASE("interpreter: 32-bit loop and a budget") {
+  Interp m;
+  m.protected_at(kCode);
+  m.put_bytes(kCode, {
+                         0xb9, 10, 0, 0, 0, // mov ecx, 10
+                         0x31, 0xc0,        // xor eax, eax
+                         0x01, 0xc8,        // l: add eax, ecx
+                         0xe2, 0xfc,        // loop l
+                         0xf4,              // hlt
+                     });
+  CHECK(m.cpu->run(1000) == StopReason::Halted);
+  CHECK(m.state().gpr[RAX] == 55);
+
+  m.put_bytes(kCode + 0x100, {0xeb, 0xfe}); // jmp $
+  m.state().halted = false;
+  m.state().rip = kCode + 0x100;
+  CHECK(m.cpu->run(50) == StopReason::BudgetExhausted);
+  m.cpu->request_exit();
+  CHECK(m.cpu->run(50) == StopReason::ExitRequested);
+}
+
+TEST_CASE("interpreter: 64-bit code") {
+  Interp m;
+  m.long_at(kCode);
+  m.put_bytes(
+      kCode,
+      {
+          0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44,
+          0x33, 0x22, 0x11, // mov rax, 0x1122334455667788
+          0x50,             // push rax
+          0x41, 0x5f,       // pop r15
+          0x4c, 0x89, 0x3d, 0xf0, 0x0f, 0x00, 0x00, // mov [rip+0xff0], r15
+          0xf4,                                     // hlt
+      });
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().gpr[R15] == 0x1122334455667788ull);
+  CHECK(m.get64(kCode + 20 + 0xff0) == 0x1122334455667788ull);
+}
+
+TEST_CASE("interpreter: a store into the executing block takes effect") {
+  Interp m;
+  m.protected_at(kCode);
+  m.put_bytes(kCode, {
+                         0xc6, 0x05, 0x08, 0x00, 0x01, 0x00,
+                         0x42,       // mov byte [0x10008], 0x42
+                         0xb0, 0x00, // mov al, 0 (its immediate is at 0x10008)
+                         0xf4,       // hlt
+                     });
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK((m.state().gpr[RAX] & 0xff) == 0x42);
+
+  // A second run uses the freshly decoded block; a store from outside
+  // the guest (a device, the debugger) invalidates it as well.
+  m.put8(kCode + 8, 0x00);
+  m.memory.write(kCode + 6, std::initializer_list<uint8_t>{0x77}.begin(), 1);
+  m.state().halted = false;
+  m.state().rip = kCode;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK((m.state().gpr[RAX] & 0xff) == 0x77);
+}
+
+TEST_CASE("interpreter: STI shadow, then the interrupt wakes HLT") {
+  Interp m;
+  m.real_mode_at(0x1000, 0);
+  m.put16(0x20 * 4, 0x0100); // vector 0x20 -> 1000:0100
+  m.put16(0x20 * 4 + 2, 0x1000);
+  m.put_bytes(kCode, {
+                         0xfb,             // sti
+                         0xb8, 0x01, 0x00, // mov ax, 1
+                         0xf4,             // hlt
+                         0xb9, 0x05, 0x00, // mov cx, 5
+                         0xf4,             // hlt
+                     });
+  m.put_bytes(kCode + 0x100, {
+                                 0x89, 0xc3, // mov bx, ax
+                                 0xcf,       // iret
+                             });
+  m.controller.pending = true;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.controller.acknowledged == 1);
+  // Not taken right after STI: the handler saw AX = 1.
+  CHECK(m.state().gpr[RBX] == 1);
+  CHECK(m.state().gpr[RCX] == 5);
+}
+
+TEST_CASE("interpreter: IF=0 keeps the interrupt pending") {
+  Interp m;
+  m.real_mode_at(0x1000, 0);
+  m.put_bytes(kCode, {0xfa, 0xf4}); // cli; hlt
+  m.controller.pending = true;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.controller.acknowledged == 0);
+}
+
+TEST_CASE("interpreter: fetch from an NX page is a #PF with the I bit") {
+  Interp m;
+  m.long_at(kCode);
+  // The 2 MiB page at 4 MiB is not executable.
+  const uint64_t pd = CoreMachine::kPml4 + 0x2000;
+  m.put64(pd + 2 * 8, m.get64(pd + 2 * 8) | (uint64_t{1} << 63));
+  const uint64_t handler = 0x30000;
+  m.put64(kIdtBase + EXC_PF * 16,
+          (handler & 0xffff) | (uint64_t{kCode64Selector} << 16) |
+              (uint64_t{0x8e} << 40) | (((handler >> 16) & 0xffff) << 48));
+  m.put64(kIdtBase + EXC_PF * 16 + 8, 0);
+  m.put_bytes(handler, {0xf4});
+  m.put_bytes(kCode, {0xff, 0xe0}); // jmp rax
+  m.state().gpr[RAX] = 0x400000;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().cr2 == 0x400000);
+  CHECK(m.get64(0x8000 - 48) == (0x10 | 0x1)); // I | P
+}
+
+TEST_CASE("interpreter: a triple fault stops with Shutdown") {
+  Interp m;
+  m.protected_at(kCode);
+  m.state().idtr = {kIdtBase, 0};   // nothing can be delivered
+  m.put_bytes(kCode, {0x0f, 0x0b}); // ud2
+  CHECK(m.cpu->run(100) == StopReason::Shutdown);
+}
