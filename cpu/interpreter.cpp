@@ -243,8 +243,10 @@ StopReason Cpu::run(uint64_t max_blocks) {
       s.rip = next_rip;
       if (shadowed)
         s.interrupt_shadow = false;
-      // A store into this block (self-modifying code) or HLT ends it.
-      if (!block->valid.load(std::memory_order_relaxed) || s.halted)
+      // A store into this block (self-modifying code), HLT, or a change
+      // of the physical memory layout (PAM, BAR moves) ends it.
+      if (!block->valid.load(std::memory_order_relaxed) || s.halted ||
+          tlb.memory_generation != env.memory->generation())
         break;
     }
   }
