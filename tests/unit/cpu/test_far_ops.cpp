@@ -587,7 +587,7 @@ TEST_CASE("a 32-bit TSS needs ESP0 and SS0 within its limit", "[far]") {
   CHECK(m.state().gpr[RSP] == 0x9000 - 16);
 }
 
-TEST_CASE("INT1 reaches a DPL 0 #DB gate from ring 3 as a trap; INT 1 "
+TEST_CASE("INT1 reaches a DPL 0 #DB gate from ring 3 as a trap, INT 1 "
           "does not",
           "[far]") {
   SystemMachine m;
