@@ -113,12 +113,18 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
   uint8_t copy[kPageSize];
   const uint8_t *page = entry.host_read;
   cacheable = page != nullptr;
+  unsigned max_instructions = kMaxBlockInstructions;
   if (!page) {
-    cpu.env.memory->read(block->physical, copy + start, kPageSize - start);
+    // Code in device memory (a flash chip): fetch just one instruction's
+    // worth, as reads may have side effects.
+    cpu.env.memory->read(
+        block->physical, copy + start,
+        std::min(kPageSize - start, uint64_t{kMaxInstructionLength}));
     page = copy;
+    max_instructions = 1;
   }
   unsigned offset = start;
-  while (block->instructions.size() < kMaxBlockInstructions) {
+  while (block->instructions.size() < max_instructions) {
     const unsigned available = kPageSize - offset;
     Instruction insn;
     DecodeStatus status = decode(
