@@ -374,3 +374,19 @@ TEST_CASE("MMIO goes through the bus, ROM ignores stores") {
   REQUIRE(m.cpu->read(DS, 0xfff00000, &value, 4));
   CHECK(value == 0x5a5a5a5a);
 }
+
+TEST_CASE("TLB flush_page drops every fragment of a 2 MiB page") {
+  PagingPae m;
+  m.put32(0x7ff000, 1);
+  m.put32(0x5ff000, 2);
+  uint32_t value = 0;
+  REQUIRE(m.cpu->read(DS, 0x600000, &value, 4));
+  REQUIRE(m.cpu->read(DS, 0x7ff000, &value, 4));
+  CHECK(value == 1);
+  m.put64(PagingPae::kPd + 3 * 8, 0x400000 | P | RW | PS);
+  REQUIRE(m.cpu->read(DS, 0x7ff000, &value, 4));
+  CHECK(value == 1); // stale
+  m.cpu->tlb.flush_page(0x600000);
+  REQUIRE(m.cpu->read(DS, 0x7ff000, &value, 4));
+  CHECK(value == 2);
+}
