@@ -212,7 +212,7 @@ TEST_CASE("a store that faults leaves the flags of before") {
   CHECK(m.peek<uint32_t>(0x2000) == 0xffffffff);
 }
 
-TEST_CASE("every Op has a handler; unimplemented and UD raise #UD") {
+TEST_CASE("every Op has a handler, unimplemented ones and UD raise #UD") {
   const HandlerTable &table = handler_table();
   for (size_t op = 0; op < static_cast<size_t>(Op::Count); op++)
     CHECK(table.handlers[op] != nullptr);
