@@ -187,7 +187,7 @@ TEST_CASE("an access crossing pages checks both before writing") {
   CHECK(back == value);
 }
 
-TEST_CASE("TLB: stale until INVLPG or CR3 reload; global pages survive") {
+TEST_CASE("TLB: stale until INVLPG or CR3 reload, global pages survive") {
   Paging32 m;
   m.map(0x400000, 0x500000, P | RW);
   m.map(0x401000, 0x510000, P | RW | G);
