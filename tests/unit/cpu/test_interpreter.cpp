@@ -213,3 +213,22 @@ TEST_CASE("interpreter: an instruction crossing pages fetches both") {
   CHECK(m.state().rip == 0x3001);
   CHECK(m.get32(m.state().gpr[RSP] + 4) == 0x10ffd);
 }
+
+TEST_CASE("interpreter: NMI ignores IF and blocks further NMIs") {
+  Interp m;
+  m.real_mode_at(0x1000, 0);
+  m.put16(EXC_NMI * 4, 0x0200);
+  m.put16(EXC_NMI * 4 + 2, 0x1000);
+  m.put_bytes(kCode, {0xfa, 0xf4});         // cli; hlt
+  m.put_bytes(kCode + 0x200, {0x43, 0xf4}); // inc bx; hlt
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().rip == 2);
+  m.state().nmi_pending = true;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().rip == 0x202);
+  CHECK(m.state().gpr[RBX] == 1);
+  CHECK(m.state().nmi_blocked);
+  m.state().nmi_pending = true;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().gpr[RBX] == 1);
+}
