@@ -77,7 +77,7 @@ public:
       return invalid();
     form_ = form;
     size_operands();
-    if (form->modrm && has_memory_operand() && !read_memory_operand())
+    if (has_memory_operand() && !read_memory_operand())
       return status_;
     for (Spec spec : form->operands)
       if (spec != Spec::None && !add_operand(spec))
@@ -266,7 +266,8 @@ private:
   }
 
   bool has_memory_operand() const {
-    return modrm_.mod != 3 && !(form_->flags & decoding::kModIsReg);
+    return form_->modrm && modrm_.mod != 3 &&
+           !(form_->flags & decoding::kModIsReg);
   }
 
   bool read_memory_operand() {
@@ -402,6 +403,9 @@ private:
       break;
     case Spec::EvMw:
       op = rm_operand(v, 2);
+      break;
+    case Spec::EzMw:
+      op = rm_operand(z, 2);
       break;
     case Spec::Gb:
       op = byte_register(reg_field());
@@ -569,6 +573,8 @@ private:
       break;
     case Spec::X87:
       if (!is_memory) {
+        if (!decoding::x87_register_form_exists(opcode_, out_.modrm))
+          return invalid_operand();
         op = {OperandKind::St, 10, modrm_.rm};
         break;
       }

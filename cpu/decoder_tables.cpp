@@ -15,49 +15,7 @@ using enum Spec;
 using O = Op;
 
 constexpr bool uses_modrm(Spec spec) {
-  switch (spec) {
-  case Eb:
-  case Ew:
-  case Ed:
-  case Ev:
-  case Ey:
-  case Ez:
-  case EvMw:
-  case Gb:
-  case Gw:
-  case Gd:
-  case Gv:
-  case Gy:
-  case M:
-  case Mb:
-  case Mw:
-  case Md:
-  case Mq:
-  case Mv:
-  case My:
-  case Mp:
-  case Ma:
-  case Ms:
-  case Mcx:
-  case Mdq:
-  case Ry:
-  case Rv:
-  case Rmode:
-  case Gmode:
-  case Sw:
-  case Cd:
-  case Dd:
-  case Vx:
-  case Wx:
-  case Ux:
-  case Pq:
-  case Qq:
-  case Nq:
-  case X87:
-    return true;
-  default:
-    return false;
-  }
+  return spec != None && spec <= kLastModRmSpec;
 }
 
 // Byte forms: the destination (or OUT's source) is a byte register.
@@ -116,6 +74,8 @@ constexpr uint8_t kNP66 = kPfxNoRep;
 // ADD..CMP share one layout at 00..3D and in the 80..83 groups.
 constexpr Op kAluOps[8] = {O::ADD, O::OR,  O::ADC, O::SBB,
                            O::AND, O::SUB, O::XOR, O::CMP};
+// Shift group /6 is an undocumented alias of /4 (SAL = SHL) that
+// processors execute.
 constexpr Op kShiftOps[8] = {O::ROL, O::ROR, O::RCL, O::RCR,
                              O::SHL, O::SHR, O::SHL, O::SAR};
 
@@ -215,7 +175,7 @@ constexpr Form kForms[] = {
   one(0x8b, O::MOV, Gv, Ev),
   one(0x8c, O::MOV_SEG, EvMw, Sw),
   one(0x8d, O::LEA, Gv, M),
-  one(0x8e, O::MOV_SEG, Sw, Ew),
+  one(0x8e, O::MOV_SEG, Sw, EvMw),
   // 8F /1..7 is AMD's XOP escape, which sable does not implement.
   one(0x8f, O::POP, Ev).group(0).with(kDefault64),
 
@@ -377,8 +337,8 @@ constexpr Form kForms[] = {
   two(0x01, O::SWAPGS).group(7).rm_is(0).with(kOnly64),
   two(0x01, O::RDTSCP).group(7).rm_is(1),
   two(0x01, O::INVLPG, M).group(7).mem(),
-  two(0x02, O::LAR, Gv, Ew),
-  two(0x03, O::LSL, Gv, Ew),
+  two(0x02, O::LAR, Gv, EzMw),
+  two(0x03, O::LSL, Gv, EzMw),
   // SYSCALL/SYSRET are #UD outside 64-bit mode on Intel processors.
   two(0x05, O::SYSCALL).with(kOnly64),
   two(0x06, O::CLTS),
@@ -492,7 +452,8 @@ constexpr Form kForms[] = {
   two(0xae, O::FENCE).group(5).reg_only().pfx(kNP), // LFENCE
   two(0xae, O::FENCE).group(6).reg_only().pfx(kNP), // MFENCE
   two(0xae, O::FENCE).group(7).reg_only().pfx(kNP), // SFENCE
-  two(0xaf, O::IMUL, Gv, Ev),
+  // Two-operand IMUL as op0 = op1 * op2 with op2 naming op0 (opcodes.def).
+  two(0xaf, O::IMUL, Gv, Ev, Gv),
 
   // 0F B0..BF
   two(0xb0, O::CMPXCHG, Eb, Gb).with(kLockable),
@@ -563,9 +524,9 @@ constexpr Form kForms[] = {
   sse38(0xcf, k66),
   sse38(0xdb, k66).to(0xdf),
   form(kMap0F38, 0xf0, O::MOVBE, Gv, Mv, None).mem().pfx(kNP66),
-  form(kMap0F38, 0xf0, O::SIMD, Gd, Eb, None).pfx(kF2), // CRC32
+  form(kMap0F38, 0xf0, O::SIMD, Gy, Eb, None).pfx(kF2), // CRC32
   form(kMap0F38, 0xf1, O::MOVBE, Mv, Gv, None).mem().pfx(kNP66),
-  form(kMap0F38, 0xf1, O::SIMD, Gd, Ev, None).pfx(kF2), // CRC32
+  form(kMap0F38, 0xf1, O::SIMD, Gy, Ev, None).pfx(kF2), // CRC32
 
   // 0F 3A: every form takes an imm8.
   sse3a(0x08, k66).to(0x0e),
@@ -637,7 +598,35 @@ constexpr uint8_t kX87Sizes[8][8] = {
     {2, 2, 2, 2, 10, 8, 10, 8},         // DF: m16int, m80bcd, m64int
 };
 
+// Register forms (mod = 11) of D8..DF that exist, as ranges of the ModRM
+// byte (SDM Vol. 2, A.4.2); undocumented aliases processors execute (FSTP1,
+// FXCH4, FCOMP5, FFREEP, ...) count as existing.
+struct ModRmRange {
+  uint8_t first, last;
+};
+constexpr ModRmRange kX87RegisterForms[8][6] = {
+    {{0xc0, 0xff}}, // D8
+    {{0xc0, 0xd0},
+     {0xd8, 0xe1},
+     {0xe4, 0xe5},
+     {0xe8, 0xee},
+     {0xf0, 0xff}},                             // D9
+    {{0xc0, 0xdf}, {0xe9, 0xe9}},               // DA
+    {{0xc0, 0xdf}, {0xe0, 0xe4}, {0xe8, 0xf7}}, // DB
+    {{0xc0, 0xff}},                             // DC
+    {{0xc0, 0xef}},                             // DD
+    {{0xc0, 0xd7}, {0xd9, 0xd9}, {0xe0, 0xff}}, // DE
+    {{0xc0, 0xe0}, {0xe8, 0xf7}},               // DF
+};
+
 } // namespace
+
+bool x87_register_form_exists(uint8_t opcode, uint8_t modrm) {
+  for (const ModRmRange &range : kX87RegisterForms[opcode - 0xd8])
+    if (range.last != 0 && modrm >= range.first && modrm <= range.last)
+      return true;
+  return false;
+}
 
 uint8_t x87_memory_size(uint8_t opcode, uint8_t reg, uint8_t opsize) {
   uint8_t size = kX87Sizes[opcode - 0xd8][reg & 7];

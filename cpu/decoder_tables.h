@@ -19,71 +19,46 @@ enum Map : uint8_t { kMapOneByte, kMap0F, kMap0F38, kMap0F3A, kMapCount };
 // must be memory, R = r/m that must be a register, Z = register in the
 // opcode's low three bits; b/w/d/q = 1/2/4/8 bytes, v = operand size,
 // z = operand size capped at 4, y = 4 or 8 bytes by operand size.
+// Specs up to kLastModRmSpec take their operand from the ModRM byte.
+// clang-format off
 enum class Spec : uint8_t {
   None,
-  Eb,
-  Ew,
-  Ed,
-  Ev,
-  Ey,
-  Ez,
-  EvMw, // register: operand size; memory: a word (MOV from Sreg, SMSW...)
-  Gb,
-  Gw,
-  Gd,
-  Gv,
-  Gy,
-  Zb,
-  Zv,
-  M, // memory whose size the instruction defines (LEA, INVLPG, ...)
-  Mb,
-  Mw,
-  Md,
-  Mq,
-  Mv,
-  My,
-  Mp,  // far pointer: offset of operand size plus a selector
-  Ma,  // BOUND's pair of operand-size bounds
-  Ms,  // descriptor-table register image: 6 bytes, 10 in 64-bit mode
-  Mcx, // CMPXCHG8B/16B operand: 8 bytes, 16 with REX.W
-  Mdq, // 16 bytes
-  Ry,
-  Rv,
+  // ModRM-based
+  Eb, Ew, Ed, Ev, Ey, Ez,
+  EvMw,  // register: operand size; memory: a word (MOV from Sreg, SMSW)
+  EzMw,  // register: operand size capped at 4; memory: a word (LAR, LSL)
+  Gb, Gw, Gd, Gv, Gy,
+  M,     // memory whose extent the instruction defines (LEA, INVLPG, ...)
+  Mb, Mw, Md, Mq, Mv, My,
+  Mp,    // far pointer: offset of operand size plus a selector
+  Ma,    // BOUND's pair of operand-size bounds
+  Ms,    // descriptor-table register image: 6 bytes, 10 in 64-bit mode
+  Mcx,   // CMPXCHG8B/16B operand: 8 bytes, 16 with REX.W
+  Mdq,   // 16 bytes
+  Ry, Rv,
   Rmode, // r/m register of the mode's width: 4 bytes, 8 in 64-bit mode
   Gmode, // reg-field counterpart of Rmode
+  Sw,    // segment register in ModRM reg
+  Cd, Dd,
+  Vx, Wx, Ux, // XMM in reg, XMM or memory in r/m, XMM in r/m
+  Pq, Qq, Nq, // MMX counterparts
+  X87,   // x87 r/m: ST(i), or memory sized by the x87 memory-size table
+  // Encoded elsewhere
+  Zb, Zv,
   Ib,    // zero-extended
   Ibs,   // sign-extended
   Iw,
-  Iz,  // sign-extended to 64 bits
-  Iv,  // full operand size (MOV r64, imm64)
-  Ib2, // a second byte immediate, stored in imm2 (ENTER)
-  Jb,
-  Jz,
-  Ap, // immediate far pointer: imm = offset, imm2 = selector
-  Ob,
-  Ov, // moffs: absolute address-size offset
-  AL,
-  rAX,
-  CL,
-  DX,
-  One,
-  Sw, // segment register in ModRM reg
-  SegES,
-  SegCS,
-  SegSS,
-  SegDS,
-  SegFS,
-  SegGS,
-  Cd,
-  Dd,
-  Vx,
-  Wx,
-  Ux, // XMM in reg, XMM or memory in r/m, XMM in r/m
-  Pq,
-  Qq,
-  Nq,  // MMX counterparts
-  X87, // x87 r/m: ST(i) or memory sized by the x87 memory-size table
+  Iz,    // sign-extended to 64 bits
+  Iv,    // full operand size (MOV r64, imm64)
+  Ib2,   // a second byte immediate, stored in imm2 (ENTER)
+  Jb, Jz,
+  Ap,    // immediate far pointer: imm = offset, imm2 = selector
+  Ob, Ov, // moffs: absolute address-size offset
+  AL, rAX, CL, DX, One,
+  SegES, SegCS, SegSS, SegDS, SegFS, SegGS,
 };
+// clang-format on
+constexpr Spec kLastModRmSpec = Spec::X87;
 
 // Mandatory-prefix masks. The decoder derives one mandatory prefix per
 // instruction (the last of F2/F3, else 66, else none) and a row matches
@@ -197,5 +172,8 @@ extern const SlotTable kOpcodeSlots;
 // x87 memory operand sizes by opcode (D8..DF) and ModRM reg; 0 = no memory
 // form (#UD). Environment and state images depend on the operand size.
 uint8_t x87_memory_size(uint8_t opcode, uint8_t reg, uint8_t opsize);
+
+// Whether the register form (mod = 11) `modrm` of x87 escape `opcode` exists.
+bool x87_register_form_exists(uint8_t opcode, uint8_t modrm);
 
 } // namespace sable::cpu::decoding
