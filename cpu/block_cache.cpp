@@ -6,9 +6,23 @@
 namespace sable::cpu {
 
 Block *BlockCache::find(uint64_t physical, CodeSize mode) {
+  std::atomic<Block *> &recent = recent_[recent_slot(physical)];
+  Block *block = recent.load(std::memory_order_acquire);
+  if (block && block->physical == physical && block->mode == mode &&
+      block->valid.load(std::memory_order_relaxed))
+    return block;
   std::lock_guard guard(lock_);
   auto at = blocks_.find(key(physical, mode));
-  return at == blocks_.end() ? nullptr : at->second.get();
+  if (at == blocks_.end())
+    return nullptr;
+  recent.store(at->second.get(), std::memory_order_release);
+  return at->second.get();
+}
+
+void BlockCache::forget_recent(const Block *block) {
+  std::atomic<Block *> &recent = recent_[recent_slot(block->physical)];
+  if (recent.load(std::memory_order_relaxed) == block)
+    recent.store(nullptr, std::memory_order_relaxed);
 }
 
 Block *BlockCache::insert(std::unique_ptr<Block> block, bool &first_on_page) {
@@ -24,6 +38,7 @@ Block *BlockCache::insert(std::unique_ptr<Block> block, bool &first_on_page) {
   std::unique_ptr<Block> &slot = blocks_[k];
   if (slot) {
     slot->valid.store(false, std::memory_order_relaxed);
+    forget_recent(slot.get());
     retired_.push_back(std::move(slot));
   }
   slot = std::move(block);
@@ -40,6 +55,7 @@ void BlockCache::invalidate_page(uint64_t physical) {
       if (at == blocks_.end())
         continue;
       at->second->valid.store(false, std::memory_order_relaxed);
+      forget_recent(at->second.get());
       retired_.push_back(std::move(at->second));
       blocks_.erase(at);
     }
@@ -67,6 +83,8 @@ void BlockCache::clear() {
     block->valid.store(false, std::memory_order_relaxed);
     retired_.push_back(std::move(block));
   }
+  for (std::atomic<Block *> &recent : recent_)
+    recent.store(nullptr, std::memory_order_relaxed);
   blocks_.clear();
   if (memory_)
     for (const auto &[page, keys] : page_blocks_)

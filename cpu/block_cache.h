@@ -52,8 +52,19 @@ private:
   static uint64_t key(uint64_t physical, CodeSize mode) {
     return (physical << 4) | static_cast<uint64_t>(mode);
   }
+  static unsigned recent_slot(uint64_t physical) {
+    return (physical ^ (physical >> 12)) & (kRecentEntries - 1);
+  }
+  // Drops `block` from the lookup array; under lock_.
+  void forget_recent(const Block *block);
 
   GuestMemory *memory_;
+  // Direct-mapped array of recently found blocks, read without the lock by
+  // the vCPU thread. Entries are cleared (under the lock) before their
+  // block is retired, and retired blocks live until release_retired(), so a
+  // pointer read here stays valid for the rest of the block.
+  static constexpr unsigned kRecentEntries = 4096;
+  std::atomic<Block *> recent_[kRecentEntries] = {};
   std::mutex lock_;
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;

@@ -38,7 +38,9 @@ uint64_t wrap_ip(uint64_t ip, CodeSize mode) {
   }
 }
 
-void log_disassembly(const CpuState &s, const uint8_t *bytes, size_t size) {
+// Addresses are linear, as the fetch saw them.
+void log_disassembly(const CpuState &s, uint64_t linear, const uint8_t *bytes,
+                     size_t size) {
   csh handle;
   cs_mode mode = s.code_size() == CodeSize::Bits64   ? CS_MODE_64
                  : s.code_size() == CodeSize::Bits32 ? CS_MODE_32
@@ -46,7 +48,7 @@ void log_disassembly(const CpuState &s, const uint8_t *bytes, size_t size) {
   if (cs_open(CS_ARCH_X86, mode, &handle) != CS_ERR_OK)
     return;
   cs_insn *insns = nullptr;
-  size_t count = cs_disasm(handle, bytes, size, s.rip, 0, &insns);
+  size_t count = cs_disasm(handle, bytes, size, linear, 0, &insns);
   log_write("IN: %04x:%016" PRIx64 "\n", s.seg[CS].selector, s.rip);
   for (size_t i = 0; i < count; ++i)
     log_write("0x%016" PRIx64 ":  %s %s\n", insns[i].address, insns[i].mnemonic,
@@ -113,12 +115,18 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
   uint8_t copy[kPageSize];
   const uint8_t *page = entry.host_read;
   cacheable = page != nullptr;
+  unsigned max_instructions = kMaxBlockInstructions;
   if (!page) {
-    cpu.env.memory->read(block->physical, copy + start, kPageSize - start);
+    // Code in device memory (a flash chip): fetch just one instruction's
+    // worth, as reads may have side effects.
+    cpu.env.memory->read(
+        block->physical, copy + start,
+        std::min(kPageSize - start, uint64_t{kMaxInstructionLength}));
     page = copy;
+    max_instructions = 1;
   }
   unsigned offset = start;
-  while (block->instructions.size() < kMaxBlockInstructions) {
+  while (block->instructions.size() < max_instructions) {
     const unsigned available = kPageSize - offset;
     Instruction insn;
     DecodeStatus status = decode(
@@ -153,7 +161,7 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
     for (const Instruction &insn : block->instructions)
       length += insn.length;
     length = std::min<size_t>(length, kPageSize - start);
-    log_disassembly(s, page + start, length);
+    log_disassembly(s, linear, page + start, length);
   }
   return block;
 }
@@ -243,8 +251,10 @@ StopReason Cpu::run(uint64_t max_blocks) {
       s.rip = next_rip;
       if (shadowed)
         s.interrupt_shadow = false;
-      // A store into this block (self-modifying code) or HLT ends it.
-      if (!block->valid.load(std::memory_order_relaxed) || s.halted)
+      // A store into this block (self-modifying code), HLT, or a change
+      // of the physical memory layout (PAM, BAR moves) ends it.
+      if (!block->valid.load(std::memory_order_relaxed) || s.halted ||
+          tlb.memory_generation != env.memory->generation())
         break;
     }
   }

@@ -45,6 +45,7 @@ struct PagingEntry {
 
 struct Walk {
   uint64_t physical_page = 0;
+  uint32_t mapping_mask = kPageMask;
   bool writable = true;
   bool user = true;
   bool no_execute = false;
@@ -113,8 +114,9 @@ bool walk(Cpu &cpu, uint64_t linear, Walk &w, uint32_t &error) {
       w.no_execute = true;
     return true;
   };
-  auto leaf = [&](uint64_t entry, uint64_t frame) {
+  auto leaf = [&](uint64_t entry, uint64_t frame, uint32_t mapping_mask) {
     w.physical_page = frame;
+    w.mapping_mask = mapping_mask;
     w.global = (entry & PTE_GLOBAL) && (s.cr4 & CR4_PGE);
   };
 
@@ -129,13 +131,13 @@ bool walk(Cpu &cpu, uint64_t linear, Walk &w, uint32_t &error) {
         error = PF_PRESENT | PF_RESERVED;
         return false;
       }
-      leaf(entry, (entry & 0xffc00000) | (linear & 0x3ff000));
+      leaf(entry, (entry & 0xffc00000) | (linear & 0x3ff000), 0x3fffff);
       return true;
     }
     uint64_t table = entry & 0xfffff000;
     if (!visit(table + ((linear >> 12) & 0x3ff) * 4, 0, entry))
       return false;
-    leaf(entry, entry & 0xfffff000);
+    leaf(entry, entry & 0xfffff000, kPageMask);
     return true;
   }
 
@@ -154,8 +156,10 @@ bool walk(Cpu &cpu, uint64_t linear, Walk &w, uint32_t &error) {
         error = PF_PRESENT | PF_RESERVED;
         return false;
       }
-      leaf(entry, (entry & kAddressMask & ~uint64_t{0x3fffffff}) |
-                      (linear & 0x3ffff000));
+      leaf(entry,
+           (entry & kAddressMask & ~uint64_t{0x3fffffff}) |
+               (linear & 0x3ffff000),
+           0x3fffffff);
       return true;
     }
     table = entry & kAddressMask;
@@ -185,13 +189,14 @@ bool walk(Cpu &cpu, uint64_t linear, Walk &w, uint32_t &error) {
       return false;
     }
     leaf(entry,
-         (entry & kAddressMask & ~uint64_t{0x1fffff}) | (linear & 0x1ff000));
+         (entry & kAddressMask & ~uint64_t{0x1fffff}) | (linear & 0x1ff000),
+         0x1fffff);
     return true;
   }
   if (!visit((entry & kAddressMask) + ((linear >> 12) & 0x1ff) * 8, reserved,
              entry))
     return false;
-  leaf(entry, entry & kAddressMask);
+  leaf(entry, entry & kAddressMask, kPageMask);
   return true;
 }
 
@@ -277,11 +282,11 @@ TlbEntry *fill_tlb(Cpu &cpu, uint64_t linear, Access access,
     filled.physical_page = w.physical_page & s.a20_mask;
     filled.allowed = allowed_accesses(s, w, dirty);
     filled.global = w.global;
+    filled.mapping_mask = w.mapping_mask;
   }
   cache_host_pointers(memory, filled);
-  TlbEntry &slot = cpu.tlb.slot(linear);
-  slot = filled;
-  return &slot;
+  cpu.tlb.insert(filled);
+  return &cpu.tlb.slot(linear);
 }
 
 void copy_from_page(Cpu &cpu, const TlbEntry &entry, uint64_t offset,

@@ -35,6 +35,9 @@ struct TlbEntry {
   uint8_t *host_write = nullptr;
   uint16_t allowed = 0; // tlb_permission bits; writes only once D is set
   bool global = false;
+  // Offset mask of the page that produced the translation (0xfff, or
+  // 0x1fffff and up for large pages cached as 4 KiB fragments).
+  uint32_t mapping_mask = 0xfff;
   // The page was already dirty and held no decoded code when cached, so a
   // store needs no GuestMemory::note_store. Whoever clears dirty bits (a
   // dirty-log sync) must flush the TLBs afterwards.
@@ -57,16 +60,30 @@ public:
     return &entry;
   }
 
+  void insert(const TlbEntry &entry) {
+    slot(entry.linear_page) = entry;
+    if (entry.mapping_mask != kPageMask)
+      holds_large_pages_ = true;
+  }
   void flush(bool include_global) {
     for (TlbEntry &entry : entries_)
       if (include_global || !entry.global)
         entry = TlbEntry{};
+    if (include_global)
+      holds_large_pages_ = false;
   }
-  // INVLPG: drops the page whether or not it is global.
+  // INVLPG: drops the translation of `linear` whether or not it is global,
+  // with every cached fragment of the large page it may belong to.
   void flush_page(uint64_t linear) {
     TlbEntry &entry = slot(linear);
     if (entry.linear_page == (linear & ~kPageMask))
       entry = TlbEntry{};
+    if (!holds_large_pages_)
+      return;
+    for (TlbEntry &other : entries_)
+      if (other.linear_page != TlbEntry::kInvalid &&
+          ((other.linear_page ^ linear) & ~uint64_t{other.mapping_mask}) == 0)
+        other = TlbEntry{};
   }
   // A page just got decoded code: its stores must reach note_store again.
   void track_stores_to(uint64_t physical_page) {
@@ -87,6 +104,7 @@ public:
 
 private:
   TlbEntry entries_[kEntries];
+  bool holds_large_pages_ = false;
 };
 
 } // namespace sable::cpu

@@ -1,9 +1,11 @@
 #pragma once
-// What the far control transfers (far.cpp) and the descriptor instructions
-// (system.cpp) share: reading GDT/LDT entries, turning them into segment
-// caches, the TSS stack pointers, and stacks that are not (or not yet) the
-// one in SS. Every helper only reads guest state or records a fault, so a
-// handler can check everything before it commits a register.
+// Descriptors and stacks for everything that changes privilege or loads
+// segments: far transfers (far.cpp), the descriptor instructions
+// (system.cpp), segment loads and event delivery in the core. Reading
+// GDT/LDT entries, turning them into segment caches, the TSS stack
+// pointers, and stacks that are not (or not yet) the one in SS. Apart from
+// accessed and busy bits, the helpers only read guest state or record a
+// fault, so a caller can check everything before it commits a register.
 
 #include <cstdint>
 

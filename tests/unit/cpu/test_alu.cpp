@@ -212,7 +212,7 @@ TEST_CASE("a store that faults leaves the flags of before") {
   CHECK(m.peek<uint32_t>(0x2000) == 0xffffffff);
 }
 
-TEST_CASE("every Op has a handler; unimplemented and UD raise #UD") {
+TEST_CASE("every Op has a handler, unimplemented ones and UD raise #UD") {
   const HandlerTable &table = handler_table();
   for (size_t op = 0; op < static_cast<size_t>(Op::Count); op++)
     CHECK(table.handlers[op] != nullptr);
@@ -270,4 +270,105 @@ TEST_CASE("LOCK ADD and LOCK XADD are atomic across vCPUs") {
   CHECK(failures == 0);
   CHECK(worker_failures == 0);
   CHECK(m.peek<uint32_t>(0x2000) == 2 * kRounds);
+}
+
+namespace {
+
+// The SDM's Operation sections for DAA, DAS, AAA and AAS, transcribed
+// literally, as the table the handlers must reproduce.
+struct Bcd {
+  uint16_t ax;
+  bool cf, af;
+};
+
+Bcd sdm_daa(Bcd in) {
+  uint8_t al = in.ax & 0xff;
+  const uint8_t old_al = al;
+  const bool old_cf = in.cf;
+  Bcd out{in.ax, false, false};
+  if ((al & 0x0f) > 9 || in.af) {
+    out.cf = old_cf || al + 6 > 0xff;
+    al = static_cast<uint8_t>(al + 6);
+    out.af = true;
+  }
+  if (old_al > 0x99 || old_cf) {
+    al = static_cast<uint8_t>(al + 0x60);
+    out.cf = true;
+  } else {
+    out.cf = false;
+  }
+  out.ax = static_cast<uint16_t>((in.ax & 0xff00) | al);
+  return out;
+}
+
+Bcd sdm_das(Bcd in) {
+  uint8_t al = in.ax & 0xff;
+  const uint8_t old_al = al;
+  const bool old_cf = in.cf;
+  Bcd out{in.ax, false, false};
+  if ((al & 0x0f) > 9 || in.af) {
+    out.cf = old_cf || al < 6;
+    al = static_cast<uint8_t>(al - 6);
+    out.af = true;
+  }
+  if (old_al > 0x99 || old_cf) {
+    al = static_cast<uint8_t>(al - 0x60);
+    out.cf = true;
+  }
+  out.ax = static_cast<uint16_t>((in.ax & 0xff00) | al);
+  return out;
+}
+
+Bcd sdm_aaa(Bcd in) {
+  uint16_t ax = in.ax;
+  const bool adjust = (ax & 0x0f) > 9 || in.af;
+  if (adjust)
+    ax = static_cast<uint16_t>(ax + 0x106);
+  return {static_cast<uint16_t>(ax & 0xff0f), adjust, adjust};
+}
+
+Bcd sdm_aas(Bcd in) {
+  uint16_t ax = in.ax;
+  const bool adjust = (ax & 0x0f) > 9 || in.af;
+  if (adjust) {
+    ax = static_cast<uint16_t>(ax - 6);
+    ax = static_cast<uint16_t>(ax - 0x100);
+  }
+  return {static_cast<uint16_t>(ax & 0xff0f), adjust, adjust};
+}
+
+} // namespace
+
+TEST_CASE("DAA DAS AAA AAS over every AL, CF and AF follow the SDM") {
+  OpsMachine m;
+  const struct {
+    uint8_t opcode;
+    Bcd (*sdm)(Bcd);
+  } ops[] = {
+      {0x27, sdm_daa}, {0x2f, sdm_das}, {0x37, sdm_aaa}, {0x3f, sdm_aas}};
+  unsigned mismatches = 0;
+  for (const auto &op : ops) {
+    for (unsigned al = 0; al < 256; al++) {
+      for (unsigned carries = 0; carries < 4; carries++) {
+        const Bcd in{static_cast<uint16_t>(0x5500 | al), (carries & 1) != 0,
+                     (carries & 2) != 0};
+        m.gpr(RAX) = in.ax;
+        m.set_arith(flag_if(in.cf, CF) | flag_if(in.af, AF));
+        m.state().rip = kCodeAddress;
+        REQUIRE(m.run({op.opcode}));
+        const Bcd want = op.sdm(in);
+        const uint64_t flags = m.arith();
+        const uint8_t result_al = want.ax & 0xff;
+        const bool ok = (m.gpr(RAX) & 0xffff) == want.ax &&
+                        ((flags & CF) != 0) == want.cf &&
+                        ((flags & AF) != 0) == want.af &&
+                        ((flags & ZF) != 0) == (result_al == 0) &&
+                        ((flags & SF) != 0) == ((result_al & 0x80) != 0);
+        if (!ok && mismatches++ == 0)
+          FAIL_CHECK("opcode " << int(op.opcode) << " AL " << al << " CF "
+                               << in.cf << " AF " << in.af);
+      }
+    }
+  }
+  CHECK(mismatches == 0);
 }

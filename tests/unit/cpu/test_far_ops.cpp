@@ -587,7 +587,7 @@ TEST_CASE("a 32-bit TSS needs ESP0 and SS0 within its limit", "[far]") {
   CHECK(m.state().gpr[RSP] == 0x9000 - 16);
 }
 
-TEST_CASE("INT1 reaches a DPL 0 #DB gate from ring 3 as a trap; INT 1 "
+TEST_CASE("INT1 reaches a DPL 0 #DB gate from ring 3 as a trap, INT 1 "
           "does not",
           "[far]") {
   SystemMachine m;
@@ -637,4 +637,25 @@ TEST_CASE("IRET in virtual-8086 mode: IOPL 3 returns, IOPL < 3 is #GP",
   m.cpu->set_rflags(0x2 | VM);
   CHECK_FALSE(m.run(far_return(Op::IRET, 2)));
   CHECK(m.faulted(EXC_GP, 0));
+}
+
+TEST_CASE("a 16-bit call gate copies words and pushes a 16-bit frame",
+          "[far]") {
+  SystemMachine m;
+  m.enter_protected_mode(3);
+  m.set_gdt(SEL_GATE, gate_descriptor(SEL_CODE0, 0x13000, 3, 4, 1));
+  m.poke<uint32_t>(kTss + 4, 0x9000);
+  m.poke<uint16_t>(kTss + 8, SEL_DATA0);
+  m.poke<uint16_t>(0x6000, 0xbeef);
+  CpuState &s = m.state();
+  s.gpr[RSP] = 0x6000;
+  s.rip = 0x400;
+  REQUIRE(m.run(far_pointer(Op::CALL_FAR, SEL_GATE | 3, 0, 2)));
+  CHECK(s.rip == 0x3000); // a 16-bit gate holds 16 bits of offset
+  REQUIRE(s.gpr[RSP] == 0x9000 - 10);
+  CHECK(m.peek<uint16_t>(0x8ff6) == 0x407);
+  CHECK(m.peek<uint16_t>(0x8ff8) == (SEL_CODE3 | 3));
+  CHECK(m.peek<uint16_t>(0x8ffa) == 0xbeef);
+  CHECK(m.peek<uint16_t>(0x8ffc) == 0x6000);
+  CHECK(m.peek<uint16_t>(0x8ffe) == (SEL_DATA3 | 3));
 }

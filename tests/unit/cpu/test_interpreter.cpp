@@ -185,3 +185,50 @@ TEST_CASE("interpreter: a triple fault stops with Shutdown") {
   m.put_bytes(kCode, {0x0f, 0x0b}); // ud2
   CHECK(m.cpu->run(100) == StopReason::Shutdown);
 }
+
+TEST_CASE("interpreter: an instruction crossing pages fetches both") {
+  Interp m;
+  m.protected_at(0x10ffd);
+  constexpr uint64_t kDirectory = 0x200000, kTable = 0x201000;
+  m.put32(kDirectory, kTable | 3);
+  for (unsigned i = 0; i < 1024; ++i)
+    m.put32(kTable + i * 4, (i << 12) | 3);
+  m.put32(kTable + 0x11 * 4, 0x50000 | 3); // the second page is elsewhere
+  m.state().cr3 = kDirectory;
+  REQUIRE(m.cpu->write_cr(0, m.state().cr0 | CR0_PG));
+  m.put_bytes(0x10ffd, {0xb8, 0x78, 0x56}); // mov eax, 0x12345678 ...
+  m.put_bytes(0x50000, {0x34, 0x12, 0xf4}); // ... then hlt
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().gpr[RAX] == 0x12345678);
+
+  // With the second page gone, the fetch faults there.
+  m.put32(kTable + 0x11 * 4, 0);
+  m.cpu->flush_tlb(true);
+  m.put64(kIdtBase + EXC_PF * 8, 0x00008e0000080000ull | 0x3000);
+  m.put_bytes(0x3000, {0xf4});
+  m.state().halted = false;
+  m.state().rip = 0x10ffd;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().cr2 == 0x11000);
+  CHECK(m.state().rip == 0x3001);
+  CHECK(m.get32(m.state().gpr[RSP] + 4) == 0x10ffd);
+}
+
+TEST_CASE("interpreter: NMI ignores IF and blocks further NMIs") {
+  Interp m;
+  m.real_mode_at(0x1000, 0);
+  m.put16(EXC_NMI * 4, 0x0200);
+  m.put16(EXC_NMI * 4 + 2, 0x1000);
+  m.put_bytes(kCode, {0xfa, 0xf4});         // cli; hlt
+  m.put_bytes(kCode + 0x200, {0x43, 0xf4}); // inc bx; hlt
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().rip == 2);
+  m.state().nmi_pending = true;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().rip == 0x202);
+  CHECK(m.state().gpr[RBX] == 1);
+  CHECK(m.state().nmi_blocked);
+  m.state().nmi_pending = true;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().gpr[RBX] == 1);
+}

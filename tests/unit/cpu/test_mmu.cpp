@@ -2,6 +2,7 @@
 
 #include "core_machine.h"
 #include "cpu/mmu.h"
+#include "machine/device.h"
 
 using namespace sable;
 using namespace sable::cpu;
@@ -186,7 +187,7 @@ TEST_CASE("an access crossing pages checks both before writing") {
   CHECK(back == value);
 }
 
-TEST_CASE("TLB: stale until INVLPG or CR3 reload; global pages survive") {
+TEST_CASE("TLB: stale until INVLPG or CR3 reload, global pages survive") {
   Paging32 m;
   m.map(0x400000, 0x500000, P | RW);
   m.map(0x401000, 0x510000, P | RW | G);
@@ -328,4 +329,64 @@ TEST_CASE("probe_linear neither faults nor sets accessed bits") {
   CHECK_FALSE(m.pte(0x400000) & A);
   CHECK_FALSE(m.cpu->probe_linear(0x409000, phys));
   CHECK_FALSE(m.cpu->pending.valid);
+}
+
+namespace {
+struct Register : Device {
+  uint64_t value = 0x1234;
+  uint64_t last_offset = 0;
+  unsigned last_size = 0;
+  std::string_view name() const override { return "register"; }
+  uint64_t read(uint64_t offset, unsigned size) override {
+    last_offset = offset;
+    last_size = size;
+    return value;
+  }
+  void write(uint64_t offset, unsigned size, uint64_t v) override {
+    last_offset = offset;
+    last_size = size;
+    value = v;
+  }
+  void reset() override {}
+  void save(StateWriter &) const override {}
+  void load(StateReader &) override {}
+};
+} // namespace
+
+TEST_CASE("MMIO goes through the bus, ROM ignores stores") {
+  CoreMachine m;
+  m.protected_mode();
+  Register device;
+  m.memory.add_mmio("register", 0xfe000000, 0x1000);
+  m.mmio.map(0xfe000000, 0x1000, &device);
+  uint32_t value = 0xa5a5a5a5;
+  REQUIRE(m.cpu->write(DS, 0xfe000010, &value, 4));
+  CHECK(device.value == 0xa5a5a5a5);
+  CHECK(device.last_offset == 0x10);
+  CHECK(device.last_size == 4);
+  device.value = 0x77;
+  uint16_t small = 0;
+  REQUIRE(m.cpu->read(DS, 0xfe000008, &small, 2));
+  CHECK(small == 0x77);
+
+  m.memory.add_rom("rom", 0xfff00000, std::vector<uint8_t>(0x1000, 0x5a));
+  REQUIRE(m.cpu->write(DS, 0xfff00000, &value, 4));
+  REQUIRE(m.cpu->read(DS, 0xfff00000, &value, 4));
+  CHECK(value == 0x5a5a5a5a);
+}
+
+TEST_CASE("TLB flush_page drops every fragment of a 2 MiB page") {
+  PagingPae m;
+  m.put32(0x7ff000, 1);
+  m.put32(0x5ff000, 2);
+  uint32_t value = 0;
+  REQUIRE(m.cpu->read(DS, 0x600000, &value, 4));
+  REQUIRE(m.cpu->read(DS, 0x7ff000, &value, 4));
+  CHECK(value == 1);
+  m.put64(PagingPae::kPd + 3 * 8, 0x400000 | P | RW | PS);
+  REQUIRE(m.cpu->read(DS, 0x7ff000, &value, 4));
+  CHECK(value == 1); // stale
+  m.cpu->tlb.flush_page(0x600000);
+  REQUIRE(m.cpu->read(DS, 0x7ff000, &value, 4));
+  CHECK(value == 2);
 }

@@ -43,7 +43,7 @@ TEST_CASE("CLC STC CMC CLD STD") {
   CHECK((m.state().rflags & DF) == 0);
 }
 
-TEST_CASE("CLI/STI check IOPL; STI opens a shadow only when IF was 0") {
+TEST_CASE("CLI/STI check IOPL and STI opens a shadow only when IF was 0") {
   OpsMachine m;
   REQUIRE(m.run({0xfb})); // sti
   CHECK((m.state().rflags & IF) != 0);

@@ -96,7 +96,7 @@ TEST_CASE("ENTER with nesting levels and LEAVE") {
   CHECK(m.gpr(RSP) == top - 12);
 }
 
-TEST_CASE("near JMP, CALL and RET; 16-bit IP wraps") {
+TEST_CASE("near JMP, CALL and RET, 16-bit IP wraps") {
   OpsMachine m;
   const uint64_t top = m.gpr(RSP);
   REQUIRE(m.run({0xe8, 0x10, 0x00, 0x00, 0x00})); // call +0x10

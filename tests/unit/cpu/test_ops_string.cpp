@@ -97,7 +97,7 @@ TEST_CASE("REPE CMPS and REPNE SCAS stop on the condition") {
   CHECK(m.gpr(RDI) == 0x2002);
 }
 
-TEST_CASE("a long REP resumes itself; STOS and LODS") {
+TEST_CASE("a long REP resumes itself, STOS and LODS") {
   OpsMachine m;
   m.gpr(RAX) = 0x5a;
   m.gpr(RDI) = 0x10000;

@@ -208,7 +208,7 @@ TEST_CASE("LAR reports access rights only for visible descriptors",
   }
 }
 
-TEST_CASE("LSL returns the scaled limit; system types depend on the mode",
+TEST_CASE("LSL returns the scaled limit, system types depend on the mode",
           "[system]") {
   SystemMachine m;
   m.enter_protected_mode(0);
@@ -255,7 +255,7 @@ TEST_CASE("VERR and VERW", "[system]") {
   }
 }
 
-TEST_CASE("LTR loads TR and marks the TSS busy; a busy TSS is #GP",
+TEST_CASE("LTR loads TR and marks the TSS busy, a busy TSS is #GP",
           "[system]") {
   SystemMachine m;
   m.enter_protected_mode(0);
@@ -299,7 +299,7 @@ TEST_CASE("LLDT loads an LDT descriptor and a null selector", "[system]") {
   CHECK(s.ldtr.selector == 0);
 }
 
-TEST_CASE("LMSW cannot clear PE; SMSW and CLTS", "[system]") {
+TEST_CASE("LMSW cannot clear PE, SMSW and CLTS", "[system]") {
   SystemMachine m;
   m.enter_protected_mode(0);
   CpuState &s = m.state();
