@@ -164,7 +164,8 @@ bool Cpu::read_operand(const Instruction &insn, unsigned index,
       break;
     return read_value(insn.seg, effective_address(insn), op.size, value);
   case OperandKind::Imm:
-    value = insn.imm & width_mask(op.size);
+    // Already extended by the decoder to what the instruction uses.
+    value = insn.imm;
     return true;
   case OperandKind::Seg:
     value = state.seg[op.reg].selector;

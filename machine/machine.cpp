@@ -1,58 +1,368 @@
 #include "machine/machine.h"
 
+#include <fstream>
 #include <stdexcept>
 
 #include "accel/engine.h"
+#include "accel/kvm_engine.h"
+#include "accel/soft_engine.h"
+#include "devices/acpi_pm.h"
+#include "devices/debug_exit.h"
+#include "devices/fw_cfg.h"
+#include "devices/i8042.h"
+#include "devices/i440fx.h"
+#include "devices/pci_bus.h"
+#include "devices/pic.h"
+#include "devices/piix3.h"
+#include "devices/pit8254.h"
+#include "devices/port61.h"
+#include "devices/port80.h"
+#include "devices/port92.h"
+#include "devices/rtc_cmos.h"
+#include "devices/uart16550.h"
+#include "machine/acpi_tables.h"
+#include "machine/boot_image.h"
+#include "machine/boot_linux.h"
+#include "machine/boot_multiboot.h"
+#include "machine/e820.h"
+#include "machine/log.h"
 #include "ui/file_backend.h"
 #include "ui/stdio_backend.h"
 #include "ui/tcp_backend.h"
 
 namespace sable {
 
-Machine::Machine(const Options &options) : options_(options) {
-  if (options_.machine_type != "pc")
-    throw std::runtime_error("-machine " + options_.machine_type +
-                             ": not supported yet (pc only)");
-  memory_.add_ram("ram", 0, options_.ram_bytes);
-  create_serial_ports();
-  create_engine();
+namespace {
+
+constexpr const char *kDefaultBios = "/usr/share/seabios/bios.bin";
+constexpr uint16_t kSerialPorts[] = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
+constexpr unsigned kSerialIrqs[] = {4, 3, 4, 3};
+constexpr uint64_t kFirmwareWindowSize = 0x20000; // the BIOS alias below 1 MiB
+constexpr uint32_t kDirectBootAcpiTables = 0xe0000;
+constexpr uint32_t kDirectBootRsdp = 0xf0000;
+
+[[noreturn]] void not_supported(const std::string &what) {
+  throw std::runtime_error(what + ": not supported yet");
 }
 
-Machine::~Machine() { loop_.stop(); }
+} // namespace
 
-void Machine::create_serial_ports() {
-  for (const SerialOptions &serial : options_.serials) {
-    switch (serial.kind) {
-    case SerialOptions::Kind::Stdio:
-    case SerialOptions::Kind::MonStdio:
-      serial_backends_.push_back(std::make_unique<StdioBackend>(
-          loop_, serial.kind == SerialOptions::Kind::MonStdio,
-          [this] { request_exit(0); }));
-      break;
-    case SerialOptions::Kind::File:
-      serial_backends_.push_back(std::make_unique<FileBackend>(serial.path));
-      break;
-    case SerialOptions::Kind::Tcp:
-      serial_backends_.push_back(std::make_unique<TcpServerBackend>(
-          loop_, serial.host, serial.port, serial.wait));
-      break;
-    case SerialOptions::Kind::Null:
-    case SerialOptions::Kind::None:
-      serial_backends_.push_back(std::make_unique<NullBackend>());
-      break;
-    }
+Machine::Machine(const Options &options) : options_(options) {
+  check_supported();
+  create_memory();
+  map_firmware();
+  boot_state_ = load_boot_image();
+  create_interrupt_controllers();
+  create_engine();
+  create_legacy_devices();
+  create_serial_ports();
+  create_pci();
+  create_firmware_config();
+}
+
+Machine::~Machine() {
+  loop_.stop();
+  engine_.reset();
+}
+
+void Machine::check_supported() const {
+  if (options_.machine_type != "pc")
+    not_supported("-machine " + options_.machine_type + " (pc only)");
+  if (!options_.drives.empty())
+    not_supported("-drive/-hda/-cdrom (IDE and virtio storage)");
+  if (options_.display.kind == DisplayOptions::Kind::Sdl)
+    not_supported("-display sdl");
+  if (options_.display.kind == DisplayOptions::Kind::Vnc)
+    not_supported("-vnc");
+  if (!options_.gdb.empty() || options_.start_paused)
+    not_supported("-gdb/-s/-S (the gdbstub)");
+  if (options_.snapshot)
+    not_supported("-snapshot");
+}
+
+template <typename T, typename... Args> T &Machine::own(Args &&...args) {
+  auto device = std::make_unique<T>(std::forward<Args>(args)...);
+  T &ref = *device;
+  devices_.push_back(std::move(device));
+  return ref;
+}
+
+void Machine::map_io(uint16_t base, uint32_t length, Device &device) {
+  io_.map(base, length, &device);
+}
+
+void Machine::create_memory() {
+  RamSplit split = split_ram(options_.ram_bytes);
+  memory_.add_ram("ram-below-4g", 0, split.below_4g);
+  if (split.above_4g)
+    memory_.add_ram("ram-above-4g", k4GiB, split.above_4g);
+  // From the top of low RAM to 4 GiB: PCI BARs, the IOAPIC and the local
+  // APIC, all dispatched through the MMIO bus; the firmware overlays its top.
+  memory_.add_mmio("pci-window", split.below_4g, k4GiB - split.below_4g);
+  // No VGA yet: the legacy window reads as all-ones, as on a PC without one.
+  memory_.add_mmio("vga-window", 0xa0000, 0x20000);
+}
+
+std::optional<cpu::CpuState> Machine::load_boot_image() {
+  if (options_.kernel.empty())
+    return std::nullopt;
+  std::vector<uint8_t> image = read_boot_file("-kernel", options_.kernel);
+  std::vector<E820Entry> e820 = build_e820(options_.ram_bytes);
+  if (find_multiboot_header(image)) {
+    MultibootKernel kernel;
+    kernel.path = options_.kernel;
+    kernel.image = std::move(image);
+    kernel.cmdline = options_.append;
+    if (!options_.initrd.empty())
+      kernel.modules = read_multiboot_modules(options_.initrd);
+    return load_multiboot(memory_, e820, kernel);
   }
+  if (is_linux_kernel(image)) {
+    LinuxKernel kernel;
+    kernel.path = options_.kernel;
+    kernel.image = std::move(image);
+    kernel.cmdline = options_.append;
+    if (!options_.initrd.empty())
+      kernel.initrd = read_boot_file("-initrd", options_.initrd);
+    return load_linux(memory_, e820, kernel);
+  }
+  throw BootError("-kernel " + options_.kernel +
+                  ": neither a Linux bzImage nor a multiboot kernel");
+}
+
+void Machine::map_firmware() {
+  std::string path = options_.bios.empty() ? kDefaultBios : options_.bios;
+  std::vector<uint8_t> bios = read_boot_file("-bios", path);
+  if (bios.size() < kFirmwareWindowSize || bios.size() > (16u << 20) ||
+      bios.size() % 0x1000)
+    throw BootError("-bios " + path +
+                    ": a firmware image is 128 KiB to 16 MiB in 4 KiB units");
+  memory_.add_rom("bios", k4GiB - bios.size(), bios);
+}
+
+void Machine::create_interrupt_controllers() {
+  pic_ = std::make_unique<Pic8259Pair>([this](bool asserted) {
+    if (soft_engine_)
+      soft_engine_->interrupt_line_changed(asserted);
+  });
 }
 
 void Machine::create_engine() {
-  throw std::runtime_error("-accel " + options_.accelerators.front() +
-                           ": no CPU engine is available yet");
+  std::string failures;
+  for (size_t i = 0; i < options_.accelerators.size() && !engine_; ++i) {
+    const std::string &accel = options_.accelerators[i];
+    bool last = i + 1 == options_.accelerators.size();
+    if (accel == "kvm") {
+      KvmOptions kvm;
+      kvm.irqchip = options_.kernel_irqchip;
+      kvm.no_reboot = options_.no_reboot;
+      kvm.interrupts = kvm.irqchip ? nullptr : pic_.get();
+      kvm.machine_lock = &lock_;
+      try {
+        auto engine = std::make_unique<KvmEngine>(memory_, io_, options_.cpus,
+                                                  boot_state_, kvm);
+        if (kvm.irqchip)
+          irq_.add_sink(&engine->irq_sink());
+        kvm_irqchip_ = kvm.irqchip;
+        engine_ = std::move(engine);
+      } catch (const std::runtime_error &e) {
+        if (last)
+          throw std::runtime_error(std::string("-accel kvm: ") + e.what());
+        warn("KVM is not available (%s); falling back to the software CPU",
+             e.what());
+      }
+    } else {
+      if (options_.cpus > 1)
+        not_supported("-smp " + std::to_string(options_.cpus) +
+                      " with -accel tcg");
+      SoftEngine::Config config;
+      config.memory = &memory_;
+      config.io = &io_;
+      config.interrupts = pic_.get();
+      config.machine_lock = &lock_;
+      config.vcpus = options_.cpus;
+      config.no_reboot = options_.no_reboot;
+      auto engine = std::make_unique<SoftEngine>(config);
+      soft_engine_ = engine.get();
+      if (boot_state_)
+        engine->set_state(0, *boot_state_);
+      engine_ = std::move(engine);
+    }
+  }
+  if (!kvm_irqchip_) {
+    map_io(0x20, 2, pic_->master_ports());
+    map_io(0xa0, 2, pic_->slave_ports());
+    map_io(0x4d0, 2, pic_->elcr_ports());
+    irq_.add_sink(pic_.get());
+  }
 }
 
-int Machine::run() { return exit_status_; }
+void Machine::create_legacy_devices() {
+  if (!kvm_irqchip_) {
+    auto &pit = own<Pit8254>(clock_, IrqLine(&irq_, 0));
+    map_io(0x40, 4, pit);
+    map_io(0x61, 1, own<Port61>(clock_, pit));
+  }
+  auto &rtc = own<RtcCmos>(clock_, IrqLine(&irq_, 8));
+  map_io(0x70, 2, rtc);
+  RamSplit split = split_ram(options_.ram_bytes);
+  rtc.set_memory_size(split.below_4g, split.above_4g);
+  auto a20 = [this](bool enabled) {
+    if (soft_engine_)
+      soft_engine_->set_a20(enabled);
+  };
+  auto reset = [this] { request_reset(); };
+  keyboard_ = std::make_unique<I8042>(IrqLine(&irq_, 1), IrqLine(&irq_, 12),
+                                      a20, reset);
+  map_io(0x60, 1, keyboard_->data_port());
+  map_io(0x64, 1, keyboard_->command_port());
+  map_io(0x92, 1, own<Port92>(a20, reset));
+  map_io(0x80, 1, own<Port80>());
+  if (options_.debug_exit) {
+    auto &exit = own<DebugExit>(
+        [this](int status) { request_exit(status); },
+        options_.debug_exit->iosize);
+    map_io(options_.debug_exit->iobase, options_.debug_exit->iosize, exit);
+  }
+}
 
-void Machine::request_exit(int status) { exit_status_ = status; }
+void Machine::create_serial_ports() {
+  for (size_t i = 0; i < options_.serials.size(); ++i) {
+    const SerialOptions &serial = options_.serials[i];
+    std::unique_ptr<CharBackend> backend;
+    switch (serial.kind) {
+    case SerialOptions::Kind::Stdio:
+    case SerialOptions::Kind::MonStdio:
+      backend = std::make_unique<StdioBackend>(
+          loop_, serial.kind == SerialOptions::Kind::MonStdio,
+          [this] { request_exit(0); });
+      break;
+    case SerialOptions::Kind::File:
+      backend = std::make_unique<FileBackend>(serial.path);
+      break;
+    case SerialOptions::Kind::Tcp:
+      backend = std::make_unique<TcpServerBackend>(loop_, serial.host,
+                                                   serial.port, serial.wait);
+      break;
+    case SerialOptions::Kind::Null:
+      backend = std::make_unique<NullBackend>();
+      break;
+    case SerialOptions::Kind::None:
+      continue;
+    }
+    auto &uart = own<Uart16550>(clock_, IrqLine(&irq_, kSerialIrqs[i]),
+                                backend.get());
+    map_io(kSerialPorts[i], 8, uart);
+    serial_backends_.push_back(std::move(backend));
+  }
+}
 
-void Machine::request_reset() {}
+void Machine::create_pci() {
+  pci_ = std::make_unique<PciBus>(io_, mmio_, &irq_);
+  map_io(0xcf8, 8, *pci_);
+  host_bridge_ = std::make_unique<I440fx>(*pci_, memory_, "ram-below-4g",
+                                          legacy_rom_window());
+  isa_bridge_ = std::make_unique<Piix3>(*pci_, [this] { request_reset(); });
+  power_management_ = std::make_unique<AcpiPm>(
+      *pci_, io_, clock_, IrqLine(&irq_, 9), [this] {
+        if (!options_.no_shutdown)
+          request_exit(0);
+      });
+}
+
+// 0xC0000-0xFFFFF as the chipset shows it before shadowing: with firmware,
+// the last 128 KiB of the BIOS image at 0xE0000; for a direct kernel boot,
+// the ACPI tables at 0xE0000 and the RSDP at 0xF0000, where the kernel
+// searches for it.
+std::vector<uint8_t> Machine::legacy_rom_window() {
+  std::vector<uint8_t> window(I440fx::kShadowSize, 0xff);
+  auto at = [&](uint64_t address) {
+    return window.begin() + static_cast<long>(address - I440fx::kShadowBase);
+  };
+  if (options_.kernel.empty()) {
+    std::vector<uint8_t> low_bios(kFirmwareWindowSize);
+    memory_.read(k4GiB - kFirmwareWindowSize, low_bios.data(), low_bios.size());
+    std::copy(low_bios.begin(), low_bios.end(), at(0xe0000));
+    return window;
+  }
+  AcpiTables::Placed placed =
+      acpi_tables().place(kDirectBootAcpiTables, kDirectBootRsdp);
+  std::copy(placed.tables.begin(), placed.tables.end(), at(kDirectBootAcpiTables));
+  std::copy(placed.rsdp.begin(), placed.rsdp.end(), at(kDirectBootRsdp));
+  return window;
+}
+
+AcpiTables Machine::acpi_tables() const {
+  AcpiConfig config;
+  config.cpus = options_.cpus;
+  config.pci_window_base =
+      static_cast<uint32_t>(split_ram(options_.ram_bytes).below_4g);
+  config.com1 = !options_.serials.empty();
+  return AcpiTables(config);
+}
+
+void Machine::create_firmware_config() {
+  auto &fw_cfg = own<FwCfg>(memory_);
+  fw_cfg_ = &fw_cfg;
+  map_io(FwCfg::kIoBase, FwCfg::kIoLength, fw_cfg);
+  fw_cfg.add_u64(0x03, options_.ram_bytes);
+  fw_cfg.add_u16(0x05, static_cast<uint16_t>(options_.cpus));
+  fw_cfg.add_u16(0x0f, static_cast<uint16_t>(options_.cpus));
+  fw_cfg.add_u16(0x0e, 0); // no boot menu
+  AcpiTables tables = acpi_tables();
+  fw_cfg.add_file(AcpiTables::kTablesFile, tables.tables());
+  fw_cfg.add_file(AcpiTables::kRsdpFile, tables.rsdp());
+  fw_cfg.add_file(AcpiTables::kLoaderFile, tables.table_loader());
+  fw_cfg.add_file("etc/e820",
+                  e820_fw_cfg_file(build_firmware_e820(options_.ram_bytes)));
+  if (!options_.serials.empty() &&
+      options_.display.kind == DisplayOptions::Kind::None) {
+    // SeaBIOS mirrors its screen on COM1 when told the port, as QEMU does
+    // for -nographic.
+    fw_cfg.add_file("etc/sercon-port", {0xf8, 0x03});
+  }
+}
+
+int Machine::run() {
+  loop_.start();
+  for (;;) {
+    RunOutcome outcome = engine_->run();
+    if (outcome == RunOutcome::Reset && !exit_requested_ &&
+        !options_.no_reboot) {
+      reset_machine();
+      continue;
+    }
+    break;
+  }
+  loop_.stop();
+  return exit_status_;
+}
+
+void Machine::reset_machine() {
+  std::lock_guard guard(lock_);
+  for (auto &device : devices_)
+    device->reset();
+  pic_->reset();
+  keyboard_->reset();
+  pci_->reset();
+  engine_->reset();
+  if (!options_.kernel.empty()) {
+    boot_state_ = load_boot_image();
+    engine_->set_state(0, *boot_state_);
+  }
+}
+
+void Machine::request_exit(int status) {
+  exit_status_ = status;
+  exit_requested_ = true;
+  if (engine_)
+    engine_->request_stop(RunOutcome::Stopped);
+}
+
+void Machine::request_reset() {
+  if (engine_)
+    engine_->request_stop(options_.no_reboot ? RunOutcome::Shutdown
+                                             : RunOutcome::Reset);
+}
 
 } // namespace sable

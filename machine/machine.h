@@ -5,8 +5,10 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
+#include "cpu/state.h"
 #include "machine/char_backend.h"
 #include "machine/clock.h"
 #include "machine/event_loop.h"
@@ -18,6 +20,15 @@
 namespace sable {
 
 class Engine;
+class SoftEngine;
+class Pic8259Pair;
+class FwCfg;
+class PciBus;
+class I440fx;
+class Piix3;
+class AcpiPm;
+class I8042;
+class AcpiTables;
 
 class Machine {
 public:
@@ -36,8 +47,24 @@ public:
   void request_reset();
 
 private:
-  void create_serial_ports();
+  void check_supported() const;
+  void create_memory();
   void create_engine();
+  void create_interrupt_controllers();
+  void create_legacy_devices();
+  void create_serial_ports();
+  void create_pci();
+  void create_firmware_config();
+  // Loads -kernel (multiboot or Linux) into memory, or maps the firmware;
+  // returns the boot vCPU's state for a direct kernel boot.
+  std::optional<cpu::CpuState> load_boot_image();
+  void map_firmware();
+  std::vector<uint8_t> legacy_rom_window();
+  AcpiTables acpi_tables() const;
+  void reset_machine();
+
+  template <typename T, typename... Args> T &own(Args &&...args);
+  void map_io(uint16_t base, uint32_t length, Device &device);
 
   Options options_;
   std::recursive_mutex lock_;
@@ -47,8 +74,23 @@ private:
   GuestMemory memory_{mmio_};
   IrqRouter irq_;
   EventLoop loop_{clock_, lock_};
+
+  std::vector<std::unique_ptr<Device>> devices_;
   std::vector<std::unique_ptr<CharBackend>> serial_backends_;
+  std::unique_ptr<Pic8259Pair> pic_;
+  std::unique_ptr<I8042> keyboard_;
+  std::unique_ptr<PciBus> pci_;
+  std::unique_ptr<I440fx> host_bridge_;
+  std::unique_ptr<Piix3> isa_bridge_;
+  std::unique_ptr<AcpiPm> power_management_;
+  FwCfg *fw_cfg_ = nullptr;
+
   std::unique_ptr<Engine> engine_;
+  SoftEngine *soft_engine_ = nullptr;
+  bool kvm_irqchip_ = false;
+  std::optional<cpu::CpuState> boot_state_;
+
+  std::atomic<bool> exit_requested_{false};
   std::atomic<int> exit_status_{0};
 };
 

@@ -4,7 +4,6 @@
 #include "cpu/flags.h"
 #include "cpu/ops/flag_checkpoint.h"
 #include "cpu/ops/handlers.h"
-#include "cpu/ops/operands.h"
 
 namespace sable::cpu {
 
@@ -16,7 +15,7 @@ using BinaryWithCarry = uint64_t (*)(CpuState &, unsigned, uint64_t, uint64_t,
 
 template <Binary Compute> bool binary(Cpu &cpu, const Instruction &insn) {
   uint64_t src;
-  if (!read_source(cpu, insn, 1, src))
+  if (!cpu.read_operand(insn, 1, src))
     return false;
   const unsigned size = insn.operands[0].size;
   return modify_with_flags(cpu, insn, 0, [&](uint64_t dst) {
@@ -27,7 +26,7 @@ template <Binary Compute> bool binary(Cpu &cpu, const Instruction &insn) {
 template <BinaryWithCarry Compute>
 bool binary_with_carry(Cpu &cpu, const Instruction &insn) {
   uint64_t src;
-  if (!read_source(cpu, insn, 1, src))
+  if (!cpu.read_operand(insn, 1, src))
     return false;
   const unsigned size = insn.operands[0].size;
   const bool carry = carry_flag(cpu.state);
@@ -39,7 +38,7 @@ bool binary_with_carry(Cpu &cpu, const Instruction &insn) {
 // CMP and TEST: flags only, nothing written.
 template <Binary Compute> bool compare(Cpu &cpu, const Instruction &insn) {
   uint64_t dst, src;
-  if (!cpu.read_operand(insn, 0, dst) || !read_source(cpu, insn, 1, src))
+  if (!cpu.read_operand(insn, 0, dst) || !cpu.read_operand(insn, 1, src))
     return false;
   Compute(cpu.state, insn.operands[0].size, dst, src);
   return true;

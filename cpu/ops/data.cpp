@@ -6,7 +6,6 @@
 #include "cpu/flags.h"
 #include "cpu/ops/flag_checkpoint.h"
 #include "cpu/ops/handlers.h"
-#include "cpu/ops/operands.h"
 
 namespace sable::cpu {
 
@@ -14,7 +13,7 @@ namespace {
 
 bool mov(Cpu &cpu, const Instruction &insn) {
   uint64_t value;
-  return read_source(cpu, insn, 1, value) &&
+  return cpu.read_operand(insn, 1, value) &&
          cpu.write_operand(insn, 0, value & size_mask(insn.operands[0].size));
 }
 

@@ -5,7 +5,6 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/handlers.h"
-#include "cpu/ops/operands.h"
 
 namespace sable::cpu {
 
@@ -50,7 +49,7 @@ bool imul(Cpu &cpu, const Instruction &insn) {
   const unsigned first = insn.operand_count == 3 ? 1 : 0;
   uint64_t a, b, high;
   if (!cpu.read_operand(insn, first, a) ||
-      !read_source(cpu, insn, first + 1, b))
+      !cpu.read_operand(insn, first + 1, b))
     return false;
   return cpu.write_operand(
       insn, 0, alu_imul(cpu.state, insn.operands[0].size, a, b, high));

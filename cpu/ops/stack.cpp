@@ -6,7 +6,6 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/handlers.h"
-#include "cpu/ops/operands.h"
 
 namespace sable::cpu {
 
@@ -17,7 +16,7 @@ bool push(Cpu &cpu, const Instruction &insn) {
   uint64_t value;
   if (insn.operands[0].kind == OperandKind::Seg)
     value = cpu.state.seg[insn.operands[0].reg].selector;
-  else if (!read_source(cpu, insn, 0, value))
+  else if (!cpu.read_operand(insn, 0, value))
     return false;
   return cpu.push(value & size_mask(insn.opsize), insn.opsize);
 }

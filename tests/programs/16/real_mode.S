@@ -1,4 +1,5 @@
 # expect: ax=0x1234 bx=0x2000 cx=0 dx=0x5678 si=0x0003 di=0x2010 bp=0x0042
+# pvm: kvm_pvm does not deliver real-mode software interrupts through the IVT (the guest never returns from INT)
 # expect-mem: 0x2010=0x34 0x12 0x78 0x56
 # Real mode: segment arithmetic, 16-bit addressing forms, string store,
 # a near call and an interrupt through the IVT.

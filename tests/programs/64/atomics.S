@@ -1,4 +1,5 @@
 # oracle: host
+# pvm: kvm_pvm fails to emulate LOCK CMPXCHG16B ("instruction emulation failed")
 # XCHG, XADD, CMPXCHG (success and failure), CMPXCHG16B, LOCK forms.
         .include "harness.inc"
         .code64
