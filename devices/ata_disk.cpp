@@ -322,7 +322,8 @@ void AtaDisk::read_next_block() {
 void AtaDisk::write_block() {
   const std::vector<uint8_t> &data = buffer();
   uint32_t count = uint32_t(data.size() / kSector);
-  if (!image_->write(next_lba_ * kSector, data.data(), data.size()) ||
+  if (count > remaining_ ||
+      !image_->write(next_lba_ * kSector, data.data(), data.size()) ||
       !committed(true)) {
     fail(ata::kErrorAbort);
     return;

@@ -15,6 +15,10 @@
 // both channels' decode enabled, unlike the datasheet's 0000h, so a kernel
 // booted without firmware finds the channels; clearing bit 15 stops a
 // channel from decoding its ports.
+//
+// Saved state is the controller's and the drives' registers, settings and
+// any transfer in progress; it holds no image contents, and in snapshot
+// mode not the in-memory overlay of written sectors either (disk_image.h).
 
 #include <array>
 #include <cstdint>
