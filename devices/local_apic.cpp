@@ -266,6 +266,7 @@ uint64_t LocalApic::read(uint64_t offset, unsigned size) {
     }
     if (!read_register(unsigned(offset / 16), false, value)) {
       record_error(kEsrIllegalRegister, fx);
+      update_pending(fx);
       value = 0;
     }
   }

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <memory>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "devices/apic_bus.h"
@@ -249,4 +252,48 @@ TEST_CASE("apic bus: x2APIC IPIs use 32-bit destinations", "[apic_bus]") {
   uint64_t irr = 0;
   REQUIRE(s.cpus[1].apic->read_msr(0x822, irr));
   CHECK(irr == (1u << (0x43 - 0x40) | 1u << (0x44 - 0x40)));
+}
+
+TEST_CASE("apic bus: IPIs from other threads while the vCPU acknowledges",
+          "[apic_bus]") {
+  System s({0, 1, 2});
+  std::atomic<bool> stop{false};
+  std::atomic<int> wakes{0};
+  Cpu &target = s.cpus[0];
+  target.apic->connect_cpu({[&] { ++wakes; }, nullptr, nullptr, nullptr});
+
+  std::vector<std::thread> senders;
+  for (unsigned sender = 1; sender <= 2; ++sender)
+    senders.emplace_back([&s, sender] {
+      for (unsigned i = 0; i < 2000; ++i) {
+        uint8_t vector = uint8_t(0x40 + sender * 0x20 + i % 16);
+        uint64_t icr = uint64_t(vector) | 0x4000;
+        // Each sender thread drives its own APIC, as its vCPU would.
+        s.cpus[sender].set(0x310, 0);
+        s.cpus[sender].set(kIcrLow, uint32_t(icr));
+      }
+    });
+  std::set<uint8_t> seen;
+  std::thread receiver([&] {
+    while (!stop.load()) {
+      if (target.apic->interrupt_pending()) {
+        seen.insert(target.apic->acknowledge_interrupt());
+        target.set(kEoi, 0);
+      }
+    }
+  });
+  for (std::thread &t : senders)
+    t.join();
+  stop = true;
+  receiver.join();
+  for (uint8_t v : target.drain())
+    seen.insert(v);
+
+  std::set<uint8_t> sent;
+  for (unsigned sender = 1; sender <= 2; ++sender)
+    for (unsigned i = 0; i < 16; ++i)
+      sent.insert(uint8_t(0x40 + sender * 0x20 + i));
+  CHECK(seen == sent);
+  CHECK(wakes.load() > 0);
+  CHECK_FALSE(target.apic->interrupt_pending());
 }
