@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "devices/local_apic.h"
+#include "machine/log.h"
 
 namespace sable {
 
@@ -20,6 +21,16 @@ void ApicBus::deliver(const ApicMessage &message) {
   interrupt.vector = message.vector;
   interrupt.delivery_mode =
       ApicInterrupt::DeliveryMode(message.delivery_mode & 7);
+  // Start-up and remote read are IPI-only; in a redirection entry they are
+  // reserved.
+  if (interrupt.delivery_mode == ApicInterrupt::StartUp ||
+      interrupt.delivery_mode == ApicInterrupt::RemoteRead) {
+    SABLE_LOG_ONCE(LOG_GUEST_ERRORS,
+                   "apic bus: I/O APIC message with reserved delivery mode "
+                   "%u dropped\n",
+                   unsigned(interrupt.delivery_mode));
+    return;
+  }
   interrupt.logical_destination = message.logical_destination;
   interrupt.destination = message.destination;
   interrupt.level_triggered = message.level_triggered;

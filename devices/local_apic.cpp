@@ -1,6 +1,7 @@
 #include "devices/local_apic.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "machine/log.h"
 #include "machine/state.h"
@@ -106,7 +107,7 @@ uint8_t priority_class(int vector) {
 int LocalApic::VectorSet::highest() const {
   for (int i = 7; i >= 0; --i)
     if (words_[unsigned(i)])
-      return i * 32 + 31 - __builtin_clz(words_[unsigned(i)]);
+      return i * 32 + std::bit_width(words_[unsigned(i)]) - 1;
   return -1;
 }
 

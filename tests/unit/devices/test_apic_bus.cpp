@@ -97,6 +97,11 @@ TEST_CASE("apic bus: I/O APIC messages by physical ID and broadcast",
   s.ioapic.set_irq(6, true);
   CHECK(s.cpus[0].nmis == 1);
   CHECK(s.cpus[1].nmis == 0);
+
+  // Start-up is reserved in a redirection entry.
+  s.route(7, 6u << 8 | 0x10);
+  s.ioapic.set_irq(7, true);
+  CHECK(s.cpus[0].startups.empty());
 }
 
 TEST_CASE("apic bus: level-triggered EOI returns to the I/O APIC",
