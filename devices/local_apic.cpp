@@ -1043,6 +1043,9 @@ void LocalApic::load(StateReader &in) {
 
     if (timer_mode() == 3)
       lvt_[LvtTimer] &= ~(3u << kTimerModeShift);
+    if (!software_enabled())
+      for (uint32_t &entry : lvt_)
+        entry |= kLvtMasked;
     counting_ =
         counting_ && timer_initial_ != 0 && timer_mode() != kTimerTscDeadline;
     // Unsigned wrap-around keeps now - timer_start_ns_ == elapsed.
