@@ -10,7 +10,7 @@
 #include "devices/i440fx.h"
 #include "devices/ioapic.h"
 #include "devices/piix3.h"
-#include "devices/piix_ide.h"
+#include "devices/ide_controller.h"
 #include "machine/acpi_tables.h"
 #include "machine/io_bus.h"
 #include "machine/irq.h"
@@ -20,16 +20,6 @@
 using namespace sable;
 
 namespace {
-
-class Registers : public Device {
-public:
-  std::string_view name() const override { return "registers"; }
-  uint64_t read(uint64_t offset, unsigned) override { return offset; }
-  void write(uint64_t, unsigned, uint64_t) override {}
-  void reset() override {}
-  void save(StateWriter &) const override {}
-  void load(StateReader &) override {}
-};
 
 class Nic : public PciDevice {
 public:
@@ -52,8 +42,7 @@ struct Pc {
   int resets = 0, power_offs = 0;
   I440fx host{bus, memory, "ram", std::vector<uint8_t>(0x40000, 0xea)};
   Piix3 isa{bus, [this] { ++resets; }};
-  Registers bus_master;
-  PiixIde ide{bus, bus_master};
+  IdeController ide{memory, IrqLine(&irq, 14), IrqLine(&irq, 15)};
   AcpiPm pm{bus, io, clock, IrqLine(&irq, acpi::kSciIrq),
             [this] { ++power_offs; }};
   Nic nic;
@@ -62,6 +51,7 @@ struct Pc {
     io.map(0xcf8, 8, &bus);
     mmio.map(Ioapic::kBaseAddress, Ioapic::kMmioSize, &ioapic);
     irq.add_sink(&ioapic);
+    bus.add(&ide, 1, 1);
     bus.add(&nic, 3, 0);
   }
 
