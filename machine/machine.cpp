@@ -1,5 +1,6 @@
 #include "machine/machine.h"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -9,7 +10,11 @@
 #include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
 #include "devices/fw_cfg.h"
+#include "devices/ata_disk.h"
+#include "devices/atapi_cdrom.h"
+#include "devices/disk_image.h"
 #include "devices/i8042.h"
+#include "devices/ide_controller.h"
 #include "devices/i440fx.h"
 #include "devices/pci_bus.h"
 #include "devices/pic.h"
@@ -68,16 +73,15 @@ Machine::~Machine() {
 void Machine::check_supported() const {
   if (options_.machine_type != "pc")
     not_supported("-machine " + options_.machine_type + " (pc only)");
-  if (!options_.drives.empty())
-    not_supported("-drive/-hda/-cdrom (IDE and virtio storage)");
+  for (const DriveOptions &drive : options_.drives)
+    if (drive.interface != "ide")
+      not_supported("-drive if=" + drive.interface);
   if (options_.display.kind == DisplayOptions::Kind::Sdl)
     not_supported("-display sdl");
   if (options_.display.kind == DisplayOptions::Kind::Vnc)
     not_supported("-vnc");
   if (!options_.gdb.empty() || options_.start_paused)
     not_supported("-gdb/-s/-S (the gdbstub)");
-  if (options_.snapshot)
-    not_supported("-snapshot");
 }
 
 template <typename T, typename... Args> T &Machine::own(Args &&...args) {
@@ -207,6 +211,7 @@ void Machine::create_legacy_devices() {
   map_io(0x70, 2, rtc);
   RamSplit split = split_ram(options_.ram_bytes);
   rtc.set_memory_size(split.below_4g, split.above_4g);
+  set_cmos_boot_order(rtc);
   auto a20 = [this](bool enabled) {
     if (soft_engine_)
       soft_engine_->set_a20(enabled);
@@ -268,6 +273,63 @@ void Machine::create_pci() {
         if (!options_.no_shutdown)
           request_exit(0);
       });
+  create_storage();
+}
+
+void Machine::create_storage() {
+  ide_ = std::make_unique<IdeController>(memory_, IrqLine(&irq_, 14),
+                                         IrqLine(&irq_, 15));
+  pci_->add(ide_.get(), 1, 1);
+  ide_->map_legacy_ports(io_);
+  std::vector<bool> taken(IdeController::kMaxDrives);
+  for (const DriveOptions &drive : options_.drives) {
+    int index = drive.index;
+    if (index < 0) {
+      auto free = std::find(taken.begin(), taken.end(), false);
+      if (free == taken.end())
+        throw std::runtime_error("-drive file=" + drive.file +
+                                 ": no free IDE position (at most 4)");
+      index = static_cast<int>(free - taken.begin());
+    }
+    if (taken[static_cast<size_t>(index)])
+      throw std::runtime_error("-drive file=" + drive.file + ": index " +
+                               std::to_string(index) + " is already used");
+    taken[static_cast<size_t>(index)] = true;
+    bool cdrom = drive.media == "cdrom";
+    DiskImage::Mode mode = cdrom || drive.read_only ? DiskImage::Mode::ReadOnly
+                           : options_.snapshot      ? DiskImage::Mode::Snapshot
+                                                    : DiskImage::Mode::ReadWrite;
+    auto image = std::make_unique<DiskImage>(drive.file, mode);
+    std::string serial = "SABLE" + std::to_string(index);
+    if (cdrom)
+      ide_->attach(static_cast<unsigned>(index),
+                   std::make_unique<AtapiCdrom>(std::move(image), serial));
+    else
+      ide_->attach(static_cast<unsigned>(index),
+                   std::make_unique<AtaDisk>(std::move(image), serial));
+  }
+}
+
+// The firmware's boot order in CMOS, as SeaBIOS reads it under QEMU: one
+// nibble per position (1 floppy, 2 disk, 3 CD-ROM, 4 network); bit 0 of
+// register 0x38 skips the floppy signature check.
+void Machine::set_cmos_boot_order(RtcCmos &rtc) const {
+  auto code = [&](size_t position) -> uint8_t {
+    if (position >= options_.boot_order.size())
+      return 0;
+    switch (options_.boot_order[position]) {
+    case 'a':
+      return 1;
+    case 'c':
+      return 2;
+    case 'd':
+      return 3;
+    default:
+      return 4;
+    }
+  };
+  rtc.set_cmos(0x3d, static_cast<uint8_t>(code(0) | code(1) << 4));
+  rtc.set_cmos(0x38, static_cast<uint8_t>(code(2) << 4 | 1));
 }
 
 // 0xC0000-0xFFFFF as the chipset shows it before shadowing: with firmware,

@@ -29,6 +29,8 @@ class Piix3;
 class AcpiPm;
 class I8042;
 class AcpiTables;
+class IdeController;
+class RtcCmos;
 
 class Machine {
 public:
@@ -54,6 +56,8 @@ private:
   void create_legacy_devices();
   void create_serial_ports();
   void create_pci();
+  void create_storage();
+  void set_cmos_boot_order(RtcCmos &rtc) const;
   void create_firmware_config();
   // Loads -kernel (multiboot or Linux) into memory, or maps the firmware;
   // returns the boot vCPU's state for a direct kernel boot.
@@ -83,6 +87,7 @@ private:
   std::unique_ptr<I440fx> host_bridge_;
   std::unique_ptr<Piix3> isa_bridge_;
   std::unique_ptr<AcpiPm> power_management_;
+  std::unique_ptr<IdeController> ide_;
   FwCfg *fw_cfg_ = nullptr;
 
   std::unique_ptr<Engine> engine_;
