@@ -172,8 +172,7 @@ void Machine::create_engine() {
       } catch (const std::runtime_error &e) {
         if (last)
           throw std::runtime_error(std::string("-accel kvm: ") + e.what());
-        warn("KVM is not available (%s); falling back to the software CPU",
-             e.what());
+        warn("%s; falling back to the software CPU", e.what());
       }
     } else {
       if (options_.cpus > 1)
