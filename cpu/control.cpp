@@ -2,6 +2,7 @@
 // TLB flushes, the PAE PDPTE loads and entering or leaving long mode.
 
 #include "cpu/cpu.h"
+#include "machine/irq.h"
 #include "cpu/cpuid.h"
 #include "cpu/mmu.h"
 #include "machine/memory.h"
@@ -108,6 +109,8 @@ bool Cpu::write_cr(unsigned cr, uint64_t value) {
     if (value & ~uint64_t{0xf})
       return fault(EXC_GP, 0);
     s.cr8 = value;
+    if (env.apic)
+      env.apic->set_tpr_from_cr8(static_cast<uint8_t>(value));
     return true;
   default:
     return fault(EXC_UD);

@@ -1,6 +1,7 @@
 // Registers, flags, operands and the stack of the software vCPU.
 
 #include "cpu/cpu.h"
+#include "machine/irq.h"
 
 #include "cpu/block_cache.h"
 #include "cpu/cpuid.h"
@@ -185,7 +186,7 @@ bool Cpu::read_operand(const Instruction &insn, unsigned index,
       value = state.cr4;
       return true;
     case 8:
-      value = state.cr8;
+      value = env.apic ? env.apic->cr8() : state.cr8;
       return true;
     default:
       return fault(EXC_UD);

@@ -21,6 +21,7 @@ namespace sable {
 class GuestMemory;
 class IoPortBus;
 class InterruptController;
+class LocalApicPort;
 } // namespace sable
 
 namespace sable::cpu {
@@ -49,6 +50,8 @@ struct CpuEnvironment {
   IoPortBus *io = nullptr;
   // The local APIC, or the PIC when no APIC is modelled.
   InterruptController *interrupts = nullptr;
+  // The vCPU's local APIC for its MSRs and CR8; null without one.
+  LocalApicPort *apic = nullptr;
   unsigned index = 0; // vCPU number (APIC ID)
 };
 

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "cpu/cpu.h"
+#include "machine/irq.h"
 #include "cpu/ops/far_transfer.h"
 #include "machine/log.h"
 
@@ -72,6 +73,8 @@ void set_guest_tsc(CpuState &state, uint64_t value) {
 }
 
 bool Cpu::read_msr(uint32_t index, uint64_t &value) {
+  if (env.apic && env.apic->handles_msr(index))
+    return env.apic->read_msr(index, value) || fault(EXC_GP, 0);
   const Msrs &m = state.msr;
   if (index >= MSR_MTRR_PHYS_BASE0 &&
       index < MSR_MTRR_PHYS_BASE0 + 2 * kVariableMtrrs) {
@@ -160,6 +163,13 @@ bool Cpu::read_msr(uint32_t index, uint64_t &value) {
 
 bool Cpu::write_msr(uint32_t index, uint64_t value) {
   Msrs &m = state.msr;
+  if (env.apic && env.apic->handles_msr(index)) {
+    if (!env.apic->write_msr(index, value))
+      return fault(EXC_GP, 0);
+    if (index == MSR_APIC_BASE)
+      m.apic_base = value; // CPUID reports the APIC by its enable bit
+    return true;
+  }
   if (index >= MSR_MTRR_PHYS_BASE0 &&
       index < MSR_MTRR_PHYS_BASE0 + 2 * kVariableMtrrs) {
     unsigned slot = index - MSR_MTRR_PHYS_BASE0;
@@ -186,6 +196,8 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
   switch (index) {
   case MSR_TSC:
     set_guest_tsc(state, value);
+    if (env.apic)
+      env.apic->set_tsc_offset(m.tsc_offset);
     return true;
   case MSR_APIC_BASE:
     if (value & ~kApicBaseWritable)

@@ -752,7 +752,7 @@ void LocalApic::accept(const ApicInterrupt &interrupt) {
 
 // ---- CPU side ---------------------------------------------------------------
 
-bool LocalApic::handles_msr(uint32_t index) {
+bool LocalApic::handles_msr(uint32_t index) const {
   return index == kMsrApicBase || index == kMsrTscDeadline ||
          (index >= kMsrX2apicFirst && index <= kMsrX2apicLast);
 }

@@ -34,7 +34,9 @@
 
 namespace sable {
 
-class LocalApic : public Device, public InterruptController {
+class LocalApic : public Device,
+                  public InterruptController,
+                  public LocalApicPort {
 public:
   static constexpr uint64_t kDefaultBase = 0xfee00000;
   static constexpr uint64_t kMmioSize = 0x1000;
@@ -89,17 +91,17 @@ public:
 
   // ---- the CPU's side. A false return means the instruction raises #GP.
   // IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range.
-  static bool handles_msr(uint32_t index);
-  bool read_msr(uint32_t index, uint64_t &value);
-  bool write_msr(uint32_t index, uint64_t value);
+  bool handles_msr(uint32_t index) const override;
+  bool read_msr(uint32_t index, uint64_t &value) override;
+  bool write_msr(uint32_t index, uint64_t value) override;
   uint64_t apic_base() const;
   bool write_apic_base(uint64_t value);
   // MOV to/from CR8: TPR[7:4].
-  void set_tpr_from_cr8(uint8_t value);
-  uint8_t cr8() const;
+  void set_tpr_from_cr8(uint8_t value) override;
+  uint8_t cr8() const override;
   // The guest TSC is Clock time at tsc_hz plus this offset; the CPU keeps
   // it equal to its own when the guest writes IA32_TSC.
-  void set_tsc_offset(uint64_t offset);
+  void set_tsc_offset(uint64_t offset) override;
 
   // ---- wiring
   // Input levels of LINT0 (the PIC's INTR) and LINT1 (NMI).

@@ -13,14 +13,14 @@ uint64_t host_monotonic_ns() {
 }
 } // namespace
 
-Clock::Clock(Mode mode) : mode_(mode), host_origin_(host_monotonic_ns()) {}
+Clock::Clock(Mode mode) : mode_(mode) {}
 
 uint64_t Clock::now_ns() const {
   if (mode_ == Mode::Manual) {
     std::lock_guard guard(lock_);
     return manual_now_;
   }
-  return host_monotonic_ns() - host_origin_;
+  return host_monotonic_ns();
 }
 
 void Clock::arm(Timer *timer, uint64_t deadline) {

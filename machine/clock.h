@@ -20,6 +20,8 @@ public:
   Clock(const Clock &) = delete;
   Clock &operator=(const Clock &) = delete;
 
+  // Host mode: the host's CLOCK_MONOTONIC, the same time base the software
+  // CPU's TSC counts from, so TSC-deadline timers need no conversion.
   uint64_t now_ns() const;
 
   // Manual mode only: moves time forward to now + ns, firing due timers in
@@ -42,7 +44,6 @@ private:
 
   Mode mode_;
   uint64_t manual_now_ = 0;
-  uint64_t host_origin_ = 0;
   mutable std::mutex lock_;
   std::vector<Timer *> armed_;
   std::function<void()> wakeup_;

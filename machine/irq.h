@@ -58,4 +58,20 @@ public:
   virtual uint8_t acknowledge_interrupt() = 0;
 };
 
+// What a vCPU needs from its local APIC besides interrupt delivery: the
+// MSRs the APIC owns (IA32_APIC_BASE, TSC_DEADLINE, the x2APIC range), CR8
+// as the task priority, and the TSC offset TSC-deadline mode counts from.
+class LocalApicPort {
+public:
+  virtual ~LocalApicPort() = default;
+  virtual bool handles_msr(uint32_t index) const = 0;
+  // False: the access is invalid and the CPU raises #GP(0).
+  virtual bool read_msr(uint32_t index, uint64_t &value) = 0;
+  virtual bool write_msr(uint32_t index, uint64_t value) = 0;
+  virtual void set_tpr_from_cr8(uint8_t value) = 0;
+  virtual uint8_t cr8() const = 0;
+  // guest TSC = Clock::now_ns() scaled to the TSC rate + offset
+  virtual void set_tsc_offset(uint64_t offset) = 0;
+};
+
 } // namespace sable

@@ -380,10 +380,10 @@ TEST_CASE("lapic: TSC-deadline timer", "[lapic]") {
 
 TEST_CASE("lapic: IA32_APIC_BASE transitions", "[lapic]") {
   Rig rig(0x23);
-  CHECK(LocalApic::handles_msr(0x1b));
-  CHECK(LocalApic::handles_msr(0x6e0));
-  CHECK(LocalApic::handles_msr(0x8ff));
-  CHECK_FALSE(LocalApic::handles_msr(0x900));
+  CHECK(rig.apic.handles_msr(0x1b));
+  CHECK(rig.apic.handles_msr(0x6e0));
+  CHECK(rig.apic.handles_msr(0x8ff));
+  CHECK_FALSE(rig.apic.handles_msr(0x900));
 
   uint64_t value;
   CHECK_FALSE(rig.apic.read_msr(0x802, value));          // not in x2APIC mode
