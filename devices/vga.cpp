@@ -425,6 +425,8 @@ void Vga::write_vbe(unsigned index, uint16_t value) {
   case VBE_Y_OFFSET:
     vbe_[index] = value;
     break;
+  case VBE_VIRT_HEIGHT:
+    break; // follows from the virtual width and the memory size
   default:
     SABLE_LOG_ONCE(LOG_GUEST_ERRORS,
                    "vga: write to read-only or unknown DISPI register %u\n",

@@ -68,7 +68,8 @@ public:
   static constexpr uint16_t kVbeMaxYres = 1600;
 
   // Registers the function at 00:slot.0, maps the legacy ports and the
-  // window (a "vga-window" MMIO region of `memory`).
+  // window (a "vga-window" MMIO region of `memory`). The Vga must be
+  // destroyed before `memory`, which maps its VRAM.
   Vga(PciBus &bus, uint8_t slot, IoPortBus &io, MmioBus &mmio,
       GuestMemory &memory);
   ~Vga() override;

@@ -430,6 +430,44 @@ TEST_CASE("vga: text mode renders glyphs from plane 2 in DAC colours",
         std::vector<Surface::Rect>{{0, 10 * 16 + 13, 9, 2}});
 }
 
+TEST_CASE("vga: 40-column text doubles dots; blinking characters blink",
+          "[vga]") {
+  Rig rig;
+  rig.set_text_mode();
+  rig.load_font();
+  rig.indexed(0x3d4, 0x11, 0x0e); // mode 3 left CRTC 0-7 protected
+  rig.indexed(0x3d4, 0x01, 0x27);
+  rig.indexed(0x3d4, 0x13, 0x14);
+  rig.indexed(0x3d4, 0x0a, 0x20); // no cursor
+  rig.indexed(0x3c4, 0x01, 0x08); // half dot clock, 9-dot cells
+  rig.dac(0x01, 0x00, 0x00, 0x2a);
+  rig.dac(0x3f, 0x3f, 0x3f, 0x3f);
+  rig.enable_display();
+  uint16_t cell = 0x9f00 | 'H'; // blink, blue background, white foreground
+  rig.memory.write(0xb8000, &cell, sizeof cell);
+
+  CHECK(rig.vga->text_screen().columns == 40);
+  rig.renderer->update(0);
+  REQUIRE(rig.surface.width() == 720);
+  REQUIRE(rig.surface.height() == 400);
+  uint8_t glyph = kVgaFont8x16['H'][5]; // 0xfe: the bar of the H
+  for (unsigned dot = 0; dot < 8; ++dot) {
+    uint32_t expected = (glyph >> (7 - dot)) & 1 ? 0xffffff : 0x0000aa;
+    CHECK(rig.surface.pixel(2 * dot, 5) == expected);
+    CHECK(rig.surface.pixel(2 * dot + 1, 5) == expected);
+  }
+  rig.renderer->update(VgaRenderer::kCharacterBlinkNs);
+  for (unsigned x = 0; x < 18; ++x)
+    CHECK(rig.surface.pixel(x, 5) == 0x0000aa);
+  // Without the blink enable, bit 7 is a bright background instead.
+  rig.attribute(0x10, 0x04);
+  rig.enable_display();
+  rig.dac(0x39, 0x15, 0x15, 0x3f);
+  rig.renderer->update(VgaRenderer::kCharacterBlinkNs);
+  CHECK(rig.surface.pixel(0, 5) == 0xffffff);
+  CHECK(rig.surface.pixel(0, 0) == 0x5555ff);
+}
+
 TEST_CASE("vga: VBE 640x480x32 through the linear framebuffer", "[vga]") {
   Rig rig;
   CHECK(rig.vbe_read(Vga::VBE_ID) == 0xb0c5);
