@@ -22,6 +22,7 @@ constexpr uint8_t kAttrBlink = 0x08;
 constexpr uint8_t kAttrLineGraphics = 0x04;
 constexpr uint8_t kAttrPaletteBits54 = 0x80;
 constexpr uint8_t kGfxShift256 = 0x40;
+constexpr uint8_t kGfxShiftInterleave = 0x20;
 constexpr uint8_t kGfxGraphicsMode = 0x01;
 constexpr uint8_t kCursorDisable = 0x20;
 constexpr unsigned kGlyphStride = 32; // bytes per character in plane 2
@@ -60,30 +61,6 @@ bool sane_size(unsigned width, unsigned height) {
          height <= kMaxHeight;
 }
 
-// The VRAM bytes row y is drawn from, or an empty span when they lie
-// (partly) outside VRAM. `steps` counts CRTC character clocks per row in
-// the VGA modes; `linear_bytes` is a linear mode's bytes per row.
-struct Span {
-  uint64_t offset = 0;
-  uint64_t length = 0;
-};
-
-Span row_source(uint32_t start, uint32_t pitch, unsigned shift, unsigned steps,
-                unsigned y, bool linear, unsigned linear_bytes) {
-  Span span;
-  if (linear) {
-    span.offset = start + uint64_t(y) * pitch;
-    span.length = linear_bytes;
-  } else {
-    uint64_t first = (start + uint64_t(y) * pitch) << shift;
-    uint64_t last = (start + uint64_t(y) * pitch + steps - 1) << shift;
-    span.offset = first * 4;
-    span.length = (last - first + 1) * 4;
-  }
-  if (span.offset + span.length > Vga::kVramSize)
-    return Span{};
-  return span;
-}
 } // namespace
 
 uint32_t VgaRenderer::dac_colour(uint8_t index) const {
@@ -221,23 +198,69 @@ VgaRenderer::Layout VgaRenderer::graphics_layout() const {
     return layout;
   }
   uint8_t max_scan = vga_.crtc(9);
-  unsigned repeat = ((max_scan & 0x1f) + 1) * (max_scan & 0x80 ? 2 : 1);
-  layout.height = vertical_display_lines(vga_) / repeat;
+  unsigned scanlines = vertical_display_lines(vga_);
+  if (max_scan & 0x80)
+    scanlines /= 2;
+  unsigned lines_per_row = (max_scan & 0x1f) + 1;
+  // CGA compatibility: the row scan counter replaces address bits 13 and
+  // 14, so the scanlines of one CRTC row come from different memory.
+  uint8_t mode_control = vga_.crtc(0x17);
+  layout.interleave =
+      (mode_control & 0x01 ? 0 : 0x2000) | (mode_control & 0x02 ? 0 : 0x4000);
+  if (layout.interleave) {
+    layout.lines_per_row = lines_per_row;
+    layout.height = scanlines;
+  } else {
+    layout.height = scanlines / lines_per_row;
+  }
   layout.shift = address_shift(vga_);
   layout.start = vga_.crtc(0x0c) << 8 | vga_.crtc(0x0d);
   layout.pitch = vga_.crtc(0x13) * 2u;
+  layout.width = (vga_.crtc(1) + 1u) * 8;
   if (vga_.graphics(5) & kGfxShift256) {
     layout.mode = Mode::Colour256;
-    layout.width = (vga_.crtc(1) + 1u) * 4;
+    layout.width /= 2;
     for (unsigned i = 0; i < 256; ++i)
       layout.palette.push_back(dac_colour(uint8_t(i)));
-  } else {
-    layout.mode = Mode::Planar16;
-    layout.width = (vga_.crtc(1) + 1u) * 8;
-    for (unsigned i = 0; i < 16; ++i)
-      layout.palette.push_back(attribute_colour(uint8_t(i)));
+    return layout;
   }
+  layout.mode =
+      vga_.graphics(5) & kGfxShiftInterleave ? Mode::Cga4 : Mode::Planar16;
+  for (unsigned i = 0; i < 16; ++i)
+    layout.palette.push_back(attribute_colour(uint8_t(i)));
   return layout;
+}
+
+uint64_t VgaRenderer::plane_address(const Layout &layout, unsigned y,
+                                    unsigned step) const {
+  unsigned row = y / layout.lines_per_row, scan = y % layout.lines_per_row;
+  uint64_t address = (layout.start + uint64_t(row) * layout.pitch + step)
+                     << layout.shift;
+  if (layout.interleave & 0x2000)
+    address = (address & ~uint64_t{0x2000}) | (scan & 1) << 13;
+  if (layout.interleave & 0x4000)
+    address = (address & ~uint64_t{0x4000}) | (scan & 2) << 13;
+  return address;
+}
+
+VgaRenderer::Span VgaRenderer::row_source(const Layout &layout,
+                                          unsigned y) const {
+  Span span;
+  if (layout.mode == Mode::Linear) {
+    span.offset = layout.start + uint64_t(y) * layout.pitch;
+    span.length = uint64_t(layout.width) * ((layout.bpp + 7) / 8);
+  } else {
+    unsigned steps = layout.width / (layout.mode == Mode::Colour256 ? 4 : 8);
+    uint64_t first = plane_address(layout, y, 0);
+    uint64_t last = plane_address(layout, y, steps - 1);
+    if (last < first)
+      std::swap(first, last);
+    span.offset = first * 4;
+    span.length = (last - first + 1) * 4;
+  }
+  if (span.offset + span.length > Vga::kVramSize)
+    return Span{};
+  return span;
 }
 
 void VgaRenderer::draw_graphics(const Layout &layout) {
@@ -245,17 +268,14 @@ void VgaRenderer::draw_graphics(const Layout &layout) {
   if (!(layout == last_layout_))
     row_sources_.assign(layout.height, {});
   const uint8_t *vram = vga_.vram();
-  bool linear = layout.mode == Mode::Linear;
-  unsigned steps = layout.mode == Mode::Planar16    ? layout.width / 8
-                   : layout.mode == Mode::Colour256 ? layout.width / 4
-                                                    : 0;
-  unsigned linear_bytes = layout.width * ((layout.bpp + 7) / 8);
   for (unsigned y = 0; y < layout.height; ++y) {
-    Span span = row_source(layout.start, layout.pitch, layout.shift, steps, y,
-                           linear, linear_bytes);
+    Span span = row_source(layout, y);
     std::vector<uint8_t> &seen = row_sources_[y];
     const uint8_t *source = vram + span.offset;
-    if (span.length > 0 && seen.size() == span.length &&
+    // Substituted address bits can send a row outside its first-to-last
+    // span, so interleaved rows are always converted.
+    bool can_skip = span.length > 0 && !layout.interleave;
+    if (can_skip && seen.size() == span.length &&
         std::memcmp(seen.data(), source, span.length) == 0)
       continue;
     if (span.length == 0)
@@ -263,7 +283,8 @@ void VgaRenderer::draw_graphics(const Layout &layout) {
     else
       convert_row(layout, y);
     surface_.update_span(y, 0, line_.data(), layout.width);
-    seen.assign(source, source + span.length);
+    if (can_skip)
+      seen.assign(source, source + span.length);
   }
   last_layout_ = layout;
 }
@@ -274,9 +295,7 @@ void VgaRenderer::convert_row(const Layout &layout, unsigned y) {
   switch (layout.mode) {
   case Mode::Planar16:
     for (unsigned step = 0; step < layout.width / 8; ++step) {
-      uint64_t address = (layout.start + uint64_t(y) * layout.pitch + step)
-                         << layout.shift;
-      const uint8_t *planes = vram + address * 4;
+      const uint8_t *planes = vram + plane_address(layout, y, step) * 4;
       for (int bit = 7; bit >= 0; --bit) {
         unsigned value =
             ((planes[0] >> bit) & 1) | ((planes[1] >> bit) & 1) << 1 |
@@ -285,11 +304,18 @@ void VgaRenderer::convert_row(const Layout &layout, unsigned y) {
       }
     }
     break;
+  case Mode::Cga4:
+    // Two bits a pixel: four pixels from plane 0, then four from plane 1.
+    for (unsigned step = 0; step < layout.width / 8; ++step) {
+      const uint8_t *planes = vram + plane_address(layout, y, step) * 4;
+      for (unsigned p = 0; p < 2; ++p)
+        for (int shift = 6; shift >= 0; shift -= 2)
+          *out++ = layout.palette[(planes[p] >> shift) & 3];
+    }
+    break;
   case Mode::Colour256:
     for (unsigned step = 0; step < layout.width / 4; ++step) {
-      uint64_t address = (layout.start + uint64_t(y) * layout.pitch + step)
-                         << layout.shift;
-      const uint8_t *planes = vram + address * 4;
+      const uint8_t *planes = vram + plane_address(layout, y, step) * 4;
       for (unsigned p = 0; p < 4; ++p)
         *out++ = layout.palette[planes[p]];
     }

@@ -2,8 +2,10 @@
 // Turns the VGA's state into pixels on a Surface: alphanumeric modes (fonts
 // from plane 2, attributes through the attribute controller and the DAC,
 // blink, cursor, 8- or 9-dot cells, halved dot clock), 16-colour planar
-// modes, 256-colour modes (chained or unchained), and VBE linear modes at
-// 8, 15, 16, 24 and 32 bits per pixel.
+// modes, the CGA-compatible 4- and 2-colour modes, 256-colour modes
+// (chained or unchained), and VBE linear modes at 8, 15, 16, 24 and 32 bits
+// per pixel. Not modelled: split screen (line compare), pixel panning,
+// underline, and address wrap at 64 KiB.
 //
 // Each update renders the frame row by row and copies into the surface only
 // rows that differ, so the surface's damage is exactly what changed. In
@@ -36,22 +38,36 @@ public:
   void update(uint64_t now_ns);
 
 private:
-  enum class Mode { Blank, Text, Planar16, Colour256, Linear };
+  enum class Mode { Blank, Text, Planar16, Cga4, Colour256, Linear };
 
   // What a graphics row's pixels depend on besides its source bytes.
   struct Layout {
     Mode mode = Mode::Blank;
     unsigned width = 0;
     unsigned height = 0;
-    uint32_t start = 0; // VRAM byte offset of the first row's source
-    uint32_t pitch = 0; // VRAM bytes between rows
-    unsigned shift = 0; // CRTC address shift: byte, word or dword mode
+    // Linear: VRAM bytes. VGA: CRTC character clocks, then shifted left
+    // (byte, word or dword mode) into a plane address.
+    uint32_t start = 0;
+    uint32_t pitch = 0;
+    unsigned shift = 0;
+    // Address bits the row scan counter replaces, and surface rows per CRTC
+    // row when it does (else each CRTC row is one surface row).
+    uint32_t interleave = 0;
+    unsigned lines_per_row = 1;
     unsigned bpp = 0;
     std::vector<uint32_t> palette;
     bool operator==(const Layout &) const = default;
   };
 
+  // The VRAM bytes a row is drawn from; empty when they leave VRAM.
+  struct Span {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+
   Layout graphics_layout() const;
+  uint64_t plane_address(const Layout &layout, unsigned y, unsigned step) const;
+  Span row_source(const Layout &layout, unsigned y) const;
   void draw_blank();
   void draw_text(uint64_t now_ns);
   void draw_graphics(const Layout &layout);
