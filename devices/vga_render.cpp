@@ -86,9 +86,11 @@ void VgaRenderer::resize(unsigned width, unsigned height) {
 }
 
 void VgaRenderer::update(uint64_t now_ns) {
-  bool screen_on =
-      vga_.palette_enabled() && !(vga_.sequencer(1) & kSeqScreenOff);
-  if (!vga_.vbe_enabled() && !screen_on) {
+  // Drivers blank a VBE mode too by clearing the palette address source
+  // (Linux's bochs-drm does); the sequencer's screen-off bit is VGA timing.
+  bool screen_on = vga_.palette_enabled() &&
+                   (vga_.vbe_enabled() || !(vga_.sequencer(1) & kSeqScreenOff));
+  if (!screen_on) {
     draw_blank();
     return;
   }

@@ -501,10 +501,12 @@ TEST_CASE("vga: VBE 640x480x32 through the linear framebuffer", "[vga]") {
   rig.vbe(Vga::VBE_ENABLE, 0);
 
   rig.map_bars();
+  rig.out(0x3c2, 0x01); // colour I/O: status 1 at 0x3DA
   rig.vbe(Vga::VBE_XRES, 640);
   rig.vbe(Vga::VBE_YRES, 480);
   rig.vbe(Vga::VBE_BPP, 32);
   rig.vbe(Vga::VBE_ENABLE, Vga::kVbeEnabled | Vga::kVbeLfbEnabled);
+  rig.enable_display();
   CHECK(rig.vbe_read(Vga::VBE_XRES) == 640);
   CHECK(rig.vbe_read(Vga::VBE_VIRT_WIDTH) == 640);
   CHECK(rig.vbe_read(Vga::VBE_VIRT_HEIGHT) == Vga::kVramSize / (640 * 4));
@@ -541,6 +543,15 @@ TEST_CASE("vga: VBE 640x480x32 through the linear framebuffer", "[vga]") {
   rig.poke(0xa0004, 0x77);
   CHECK(rig.vga->vram()[0x10004] == 0x77);
 
+  // Clearing the palette address source blanks the screen.
+  rig.in(0x3da);
+  rig.out(0x3c0, 0x00);
+  rig.renderer->update(0);
+  CHECK(rig.surface.pixel(200, 200) == 0);
+  rig.enable_display();
+  rig.renderer->update(0);
+  CHECK(rig.surface.pixel(200, 200) == 0x123456);
+
   // Moving the BAR moves the RAM mapping with it.
   config_write(rig.io, kSlot, 0, 0x10, 4, 0xd0000000);
   CHECK(rig.memory.host_pointer(0xd0000000, true) == rig.vga->vram());
@@ -568,6 +579,7 @@ TEST_CASE("vga: VBE 8, 15, 16 and 24 bpp pixels convert to XRGB", "[vga]") {
     rig.vbe(Vga::VBE_YRES, 200);
     rig.vbe(Vga::VBE_BPP, c.bpp);
     rig.vbe(Vga::VBE_ENABLE, Vga::kVbeEnabled);
+    rig.enable_display();
     for (size_t i = 0; i < c.bytes.size(); ++i)
       rig.poke(0xa0000 + c.bytes.size() * 5 + i, c.bytes[i]);
     rig.renderer->update(0);
