@@ -463,9 +463,9 @@ void Vga::recompute_vbe_layout() {
   vbe_[VBE_VIRT_HEIGHT] = uint16_t(std::min<uint64_t>(lines, 0xffff));
 }
 
-uint32_t Vga::vbe_start() const {
-  return uint32_t(vbe_[VBE_Y_OFFSET]) * vbe_line_bytes_ +
-         uint32_t(vbe_[VBE_X_OFFSET]) * vbe_bytes_per_pixel(vbe_[VBE_BPP]);
+uint64_t Vga::vbe_start() const {
+  return uint64_t(vbe_[VBE_Y_OFFSET]) * vbe_line_bytes_ +
+         uint64_t(vbe_[VBE_X_OFFSET]) * vbe_bytes_per_pixel(vbe_[VBE_BPP]);
 }
 
 // ---- The legacy memory window -------------------------------------------

@@ -97,7 +97,7 @@ public:
   bool vbe_enabled() const { return vbe_[VBE_ENABLE] & kVbeEnabled; }
   // Bytes between VBE scanlines and the VRAM offset of the visible origin.
   uint32_t vbe_line_bytes() const { return vbe_line_bytes_; }
-  uint32_t vbe_start() const;
+  uint64_t vbe_start() const;
 
   // The text screen in a VGA alphanumeric mode: columns x rows cells of
   // character | attribute << 8, read through the CRTC's start address and

@@ -47,7 +47,7 @@ private:
     unsigned height = 0;
     // Linear: VRAM bytes. VGA: CRTC character clocks, then shifted left
     // (byte, word or dword mode) into a plane address.
-    uint32_t start = 0;
+    uint64_t start = 0;
     uint32_t pitch = 0;
     unsigned shift = 0;
     // Address bits the row scan counter replaces, and surface rows per CRTC

@@ -3,6 +3,7 @@
 #include <array>
 #include <memory>
 #include <mutex>
+#include <random>
 
 #include "devices/vga.h"
 #include "devices/vga_font.h"
@@ -653,4 +654,35 @@ TEST_CASE("vga: register BAR reaches the VGA ports and DISPI registers",
   CHECK(rig.vbe_read(Vga::VBE_XRES) == 1024);
   CHECK(rig.mmio.read(kRegisterBarAddress + 0x500 + 2 * Vga::VBE_ID, 2) ==
         0xb0c5);
+}
+
+TEST_CASE("vga: random register and memory traffic stays within bounds",
+          "[vga]") {
+  Rig rig;
+  rig.map_bars();
+  std::mt19937 random(1234);
+  auto next = [&](unsigned limit) { return unsigned(random() % limit); };
+  for (unsigned op = 0; op < 20000; ++op) {
+    switch (next(5)) {
+    case 0:
+    case 1:
+      rig.out(uint16_t(0x3b0 + next(0x30)), uint8_t(random()));
+      break;
+    case 2:
+      rig.vbe(uint16_t(next(12)), uint16_t(random()));
+      break;
+    case 3:
+      rig.poke(0xa0000 + next(0x20000), uint8_t(random()));
+      break;
+    default:
+      rig.peek(0xa0000 + next(0x20000));
+      rig.in(uint16_t(0x3b0 + next(0x30)));
+      break;
+    }
+    if (op % 250 == 0) {
+      rig.renderer->update(uint64_t(op) * 1000000);
+      CHECK(rig.surface.width() <= 8192);
+      CHECK(rig.surface.height() <= 4096);
+    }
+  }
 }
