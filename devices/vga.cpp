@@ -1,5 +1,6 @@
 #include "devices/vga.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -160,6 +161,10 @@ Vga::Vga(PciBus &bus, uint8_t slot, IoPortBus &io, MmioBus &mmio,
           [this](uint64_t offset, unsigned size, uint64_t value) {
             write_register_bar(offset, size, value);
           }) {
+  // QEMU's subsystem IDs, which Linux's bochs-drm matches to trust the
+  // device's DISPI extensions.
+  set_config_word(pci::kSubsystemVendorId, 0x1af4);
+  set_config_word(pci::kSubsystemVendorId + 2, 0x1100);
   define_bar(kFramebufferBar, BarKind::Mem32, kVramSize, &framebuffer_, true);
   define_bar(kRegisterBar, BarKind::Mem32, kRegisterBarSize, &register_bar_);
   reset_state();

@@ -156,6 +156,7 @@ TEST_CASE("vga: PCI identity and BARs", "[vga]") {
   Rig rig;
   CHECK(config_read(rig.io, kSlot, 0, 0x00, 4) == 0x11111234);
   CHECK(config_read(rig.io, kSlot, 0, 0x08, 4) >> 8 == 0x030000);
+  CHECK(config_read(rig.io, kSlot, 0, 0x2c, 4) == 0x11001af4);
   config_write(rig.io, kSlot, 0, 0x10, 4, 0xffffffff);
   CHECK(config_read(rig.io, kSlot, 0, 0x10, 4) == 0xff000008);
   config_write(rig.io, kSlot, 0, 0x18, 4, 0xffffffff);
