@@ -88,12 +88,15 @@ uint8_t *allocate_vram() {
   return static_cast<uint8_t *>(p);
 }
 
-unsigned vbe_bytes_per_pixel(uint16_t bpp) {
-  return (bpp + 7) / 8;
+// VRAM bytes of `pixels` pixels in a row. A 4-bit mode is planar: eight
+// pixels take one plane address, four interleaved bytes.
+uint64_t vbe_row_bytes(uint64_t pixels, uint16_t bpp) {
+  return bpp == 4 ? pixels / 2 : pixels * ((bpp + 7) / 8);
 }
 
 bool vbe_bpp_supported(uint16_t bpp) {
-  return bpp == 8 || bpp == 15 || bpp == 16 || bpp == 24 || bpp == 32;
+  return bpp == 4 || bpp == 8 || bpp == 15 || bpp == 16 || bpp == 24 ||
+         bpp == 32;
 }
 
 uint8_t rotate_right(uint8_t value, unsigned count) {
@@ -444,7 +447,7 @@ void Vga::apply_vbe_mode(uint16_t old_enable) {
   if (!vbe_enabled() || (old_enable & kVbeEnabled))
     return;
   uint16_t xres = vbe_[VBE_XRES], yres = vbe_[VBE_YRES], bpp = vbe_[VBE_BPP];
-  uint64_t line_bytes = uint64_t(xres) * vbe_bytes_per_pixel(bpp);
+  uint64_t line_bytes = vbe_row_bytes(xres, bpp);
   if (xres == 0 || yres == 0 || xres > kVbeMaxXres || yres > kVbeMaxYres ||
       !vbe_bpp_supported(bpp) || line_bytes * yres > kVramSize) {
     SABLE_LOG(LOG_GUEST_ERRORS, "vga: DISPI mode %ux%ux%u refused\n", xres,
@@ -463,37 +466,46 @@ void Vga::apply_vbe_mode(uint16_t old_enable) {
 
 void Vga::recompute_vbe_layout() {
   vbe_line_bytes_ =
-      uint32_t(vbe_[VBE_VIRT_WIDTH]) * vbe_bytes_per_pixel(vbe_[VBE_BPP]);
+      uint32_t(vbe_row_bytes(vbe_[VBE_VIRT_WIDTH], vbe_[VBE_BPP]));
   uint64_t lines = vbe_line_bytes_ ? kVramSize / vbe_line_bytes_ : 0;
   vbe_[VBE_VIRT_HEIGHT] = uint16_t(std::min<uint64_t>(lines, 0xffff));
 }
 
 uint64_t Vga::vbe_start() const {
   return uint64_t(vbe_[VBE_Y_OFFSET]) * vbe_line_bytes_ +
-         uint64_t(vbe_[VBE_X_OFFSET]) * vbe_bytes_per_pixel(vbe_[VBE_BPP]);
+         vbe_row_bytes(vbe_[VBE_X_OFFSET], vbe_[VBE_BPP]);
 }
 
 // ---- The legacy memory window -------------------------------------------
 
 bool Vga::window_address(uint32_t offset, uint32_t &address) const {
+  bool decoded;
   switch ((graphics_[kGfxMisc] >> 2) & 3) {
   case 0: // 0xA0000-0xBFFFF
     address = offset;
-    return true;
+    decoded = true;
+    break;
   case 1: // 0xA0000-0xAFFFF
     address = offset;
-    return offset < 0x10000;
+    decoded = offset < 0x10000;
+    break;
   case 2: // 0xB0000-0xB7FFF
     address = offset - 0x10000;
-    return offset >= 0x10000 && offset < 0x18000;
+    decoded = offset >= 0x10000 && offset < 0x18000;
+    break;
   default: // 0xB8000-0xBFFFF
     address = offset - 0x18000;
-    return offset >= 0x18000;
+    decoded = offset >= 0x18000;
+    break;
   }
+  // A planar VBE mode banks plane addresses in 64 KiB steps.
+  if (vbe_planar())
+    address += uint32_t(vbe_[VBE_BANK]) * kVbeBankSize;
+  return decoded && uint64_t(address) * 4 + 4 <= kVramSize;
 }
 
 uint8_t Vga::read_window(uint32_t offset) {
-  if (vbe_enabled()) {
+  if (vbe_enabled() && !vbe_planar()) {
     uint64_t linear = uint64_t(vbe_[VBE_BANK]) * kVbeBankSize + offset;
     return offset < kVbeBankSize && linear < kVramSize ? vram_[linear] : 0xff;
   }
@@ -523,7 +535,7 @@ uint8_t Vga::read_window(uint32_t offset) {
 }
 
 void Vga::write_window(uint32_t offset, uint8_t value) {
-  if (vbe_enabled()) {
+  if (vbe_enabled() && !vbe_planar()) {
     uint64_t linear = uint64_t(vbe_[VBE_BANK]) * kVbeBankSize + offset;
     if (offset < kVbeBankSize && linear < kVramSize)
       vram_[linear] = value;

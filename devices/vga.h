@@ -10,10 +10,13 @@
 // writes run at memory speed, under KVM too); BAR2 holds the VGA ports at
 // 0x400 and the DISPI registers at 0x500, as in QEMU.
 //
+// VBE modes have 4 (planar, as the VGA's 16-colour modes), 8, 15, 16, 24 or
+// 32 bits per pixel.
+//
 // Legacy decode: ports 0x3B0-0x3DF and 0x1CE-0x1CF, and the memory window
 // 0xA0000-0xBFFFF, which the graphics controller's memory map selects from
-// and which applies the planar write and read logic. With VBE enabled the
-// window is a 64 KiB bank of the linear VRAM.
+// and which applies the planar write and read logic. In a packed-pixel VBE
+// mode the window is a 64 KiB bank of the linear VRAM.
 //
 // The renderer (devices/vga_render.h) turns this state into pixels.
 
@@ -94,6 +97,8 @@ public:
   uint8_t pel_mask() const { return pel_mask_; }
   uint16_t vbe(unsigned index) const { return vbe_[index]; }
   bool vbe_enabled() const { return vbe_[VBE_ENABLE] & kVbeEnabled; }
+  // A 4-bit VBE mode: the planes, written through the VGA's planar logic.
+  bool vbe_planar() const { return vbe_enabled() && vbe_[VBE_BPP] == 4; }
   // Bytes between VBE scanlines and the VRAM offset of the visible origin.
   uint32_t vbe_line_bytes() const { return vbe_line_bytes_; }
   uint64_t vbe_start() const;

@@ -187,6 +187,16 @@ void VgaRenderer::draw_text(uint64_t now_ns) {
 
 VgaRenderer::Layout VgaRenderer::graphics_layout() const {
   Layout layout;
+  if (vga_.vbe_planar()) {
+    layout.mode = Mode::Planar16;
+    layout.width = vga_.vbe(Vga::VBE_XRES);
+    layout.height = vga_.vbe(Vga::VBE_YRES);
+    layout.start = vga_.vbe_start() / 4;
+    layout.pitch = vga_.vbe_line_bytes() / 4;
+    for (unsigned i = 0; i < 16; ++i)
+      layout.palette.push_back(attribute_colour(uint8_t(i)));
+    return layout;
+  }
   if (vga_.vbe_enabled()) {
     layout.mode = Mode::Linear;
     layout.width = vga_.vbe(Vga::VBE_XRES);

@@ -591,6 +591,32 @@ TEST_CASE("vga: VBE 8, 15, 16 and 24 bpp pixels convert to XRGB", "[vga]") {
   }
 }
 
+TEST_CASE("vga: VBE 4-bit planar modes bank plane addresses", "[vga]") {
+  Rig rig;
+  rig.set_mode_12h(); // the planar register set the VGA BIOS starts from
+  rig.dac(0x3c, 0x3f, 0x3f, 0x00);
+  rig.vbe(Vga::VBE_XRES, 1024);
+  rig.vbe(Vga::VBE_YRES, 768);
+  rig.vbe(Vga::VBE_BPP, 4);
+  rig.vbe(Vga::VBE_ENABLE, Vga::kVbeEnabled);
+  rig.enable_display();
+  CHECK(rig.vga->vbe_line_bytes() == 512);
+  // Pixel (9, 700): plane address 700 * 128 + 1, in bank 1.
+  uint32_t address = 700 * 128 + 1;
+  rig.vbe(Vga::VBE_BANK, 1);
+  rig.indexed(0x3ce, 0x05, 0x02);
+  rig.indexed(0x3ce, 0x08, 0x40);
+  rig.peek(0xa0000 + address - 0x10000);
+  rig.poke(0xa0000 + address - 0x10000, 12);
+  CHECK(rig.vga->vram()[size_t(address) * 4 + 2] == 0x40);
+  rig.renderer->update(0);
+  REQUIRE(rig.surface.width() == 1024);
+  REQUIRE(rig.surface.height() == 768);
+  CHECK(rig.surface.pixel(9, 700) == 0xffff00);
+  CHECK(rig.surface.pixel(8, 700) == 0);
+  CHECK(rig.surface.pixel(9, 700 - 512) == 0);
+}
+
 TEST_CASE("vga: state round-trips through the PCI bus", "[vga]") {
   StateWriter out;
   {
