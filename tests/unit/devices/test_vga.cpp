@@ -475,21 +475,21 @@ TEST_CASE("vga: 40-column text doubles dots; blinking characters blink",
   rig.renderer->update(0);
   REQUIRE(rig.surface.width() == 720);
   REQUIRE(rig.surface.height() == 400);
-  uint8_t glyph = kVgaFont8x16['H'][5]; // 0xfe: the bar of the H
+  uint8_t glyph = kVgaFont8x16['H'][6]; // the bar of the H
   for (unsigned dot = 0; dot < 8; ++dot) {
     uint32_t expected = (glyph >> (7 - dot)) & 1 ? 0xffffff : 0x0000aa;
-    CHECK(rig.surface.pixel(2 * dot, 5) == expected);
-    CHECK(rig.surface.pixel(2 * dot + 1, 5) == expected);
+    CHECK(rig.surface.pixel(2 * dot, 6) == expected);
+    CHECK(rig.surface.pixel(2 * dot + 1, 6) == expected);
   }
   rig.renderer->update(VgaRenderer::kCharacterBlinkNs);
   for (unsigned x = 0; x < 18; ++x)
-    CHECK(rig.surface.pixel(x, 5) == 0x0000aa);
+    CHECK(rig.surface.pixel(x, 6) == 0x0000aa);
   // Without the blink enable, bit 7 is a bright background instead.
   rig.attribute(0x10, 0x04);
   rig.enable_display();
   rig.dac(0x39, 0x15, 0x15, 0x3f);
   rig.renderer->update(VgaRenderer::kCharacterBlinkNs);
-  CHECK(rig.surface.pixel(0, 5) == 0xffffff);
+  CHECK(rig.surface.pixel(0, 6) == 0xffffff);
   CHECK(rig.surface.pixel(0, 0) == 0x5555ff);
 }
 
@@ -712,4 +712,17 @@ TEST_CASE("vga: random register and memory traffic stays within bounds",
       CHECK(rig.surface.height() <= 4096);
     }
   }
+}
+
+TEST_CASE("vga font: code page 437 landmarks", "[vga]") {
+  for (unsigned line = 0; line < 16; ++line) {
+    CHECK(kVgaFont8x16[0x00][line] == 0x00); // blank
+    CHECK(kVgaFont8x16[0x20][line] == 0x00); // space
+    CHECK(kVgaFont8x16[0xdb][line] == 0xff); // full block
+    CHECK(kVgaFont8x16[0xdc][line] == (line >= 8 ? 0xff : 0x00));
+    CHECK(kVgaFont8x16[0xb3][line] == 0x18); // vertical line
+  }
+  // 'H': two uprights joined by a bar.
+  CHECK(kVgaFont8x16['H'][3] == 0xc6);
+  CHECK(kVgaFont8x16['H'][6] == 0xfe);
 }
