@@ -77,7 +77,6 @@ constexpr uint64_t kBarVbeEnd = kBarVbe + 2 * Vga::VBE_REGISTER_COUNT;
 constexpr uint16_t kBarVgaPortsBase = 0x3c0;
 
 constexpr const char *kFramebufferRegion = "vga-framebuffer";
-constexpr const char *kWindowRegion = "vga-window";
 
 uint8_t *allocate_vram() {
   void *p = mmap(nullptr, Vga::kVramSize, PROT_READ | PROT_WRITE,
@@ -174,7 +173,6 @@ Vga::Vga(PciBus &bus, uint8_t slot, IoPortBus &io, MmioBus &mmio,
   bus.add(this, slot, 0);
   io.map(kPortBase, kPortCount, &ports_);
   io.map(kVbePortBase, kVbePortCount, &vbe_ports_);
-  memory_.add_mmio(kWindowRegion, kWindowBase, kWindowSize);
   mmio.map(kWindowBase, kWindowSize, &window_);
 }
 

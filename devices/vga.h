@@ -69,9 +69,10 @@ public:
   static constexpr uint16_t kVbeMaxXres = 2560;
   static constexpr uint16_t kVbeMaxYres = 1600;
 
-  // Registers the function at 00:slot.0, maps the legacy ports and the
-  // window (a "vga-window" MMIO region of `memory`). The Vga must be
-  // destroyed before `memory`, which maps its VRAM.
+  // Registers the function at 00:slot.0 and maps the legacy ports and the
+  // window on the buses. The machine gives the window an MMIO region of
+  // guest memory (0xA0000-0xBFFFF) and a region for BARs to decode in. The
+  // Vga must be destroyed before `memory`, which maps its VRAM.
   Vga(PciBus &bus, uint8_t slot, IoPortBus &io, MmioBus &mmio,
       GuestMemory &memory);
   ~Vga() override;
