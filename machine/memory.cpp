@@ -37,16 +37,27 @@ uint8_t *GuestMemory::add_ram(const std::string &name, uint64_t base,
   uint8_t *host = map_anonymous(size, name);
   regions_.push_back({name, base, size, Kind::Ram, host, true});
   ram_size_ += size;
-  uint64_t pages = (base + size) >> kPageShift;
-  if (pages > flag_pages_) {
-    auto grown = std::make_unique<std::atomic<uint8_t>[]>(pages);
-    for (uint64_t i = 0; i < flag_pages_; ++i)
-      grown[i].store(flags_[i].load());
-    flags_ = std::move(grown);
-    flag_pages_ = pages;
-  }
+  grow_page_flags(base + size);
   rebuild();
   return host;
+}
+
+void GuestMemory::add_device_ram(const std::string &name, uint64_t base,
+                                 uint64_t size, uint8_t *host) {
+  regions_.push_back({name, base, size, Kind::Ram, host, false});
+  grow_page_flags(base + size);
+  rebuild();
+}
+
+void GuestMemory::grow_page_flags(uint64_t end) {
+  uint64_t pages = end >> kPageShift;
+  if (pages <= flag_pages_)
+    return;
+  auto grown = std::make_unique<std::atomic<uint8_t>[]>(pages);
+  for (uint64_t i = 0; i < flag_pages_; ++i)
+    grown[i].store(flags_[i].load());
+  flags_ = std::move(grown);
+  flag_pages_ = pages;
 }
 
 uint8_t *GuestMemory::add_rom(const std::string &name, uint64_t base,

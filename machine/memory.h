@@ -44,6 +44,11 @@ public:
   uint8_t *add_rom(const std::string &name, uint64_t base,
                    const std::vector<uint8_t> &content);
   void add_mmio(const std::string &name, uint64_t base, uint64_t size);
+  // RAM backed by host memory the caller owns and keeps alive while it is
+  // mapped (a device's VRAM behind a PCI BAR); remove_region leaves that
+  // memory alone. Not counted in ram_size().
+  void add_device_ram(const std::string &name, uint64_t base, uint64_t size,
+                      uint8_t *host);
   // Maps the host memory of an existing region again at another guest
   // address (PAM shadowing, the BIOS alias below 1 MiB).
   void add_alias(const std::string &name, uint64_t base, uint64_t size,
@@ -94,6 +99,7 @@ private:
   };
 
   void rebuild();
+  void grow_page_flags(uint64_t end);
   Region &named(const std::string &name);
 
   MmioBus &mmio_;
