@@ -17,7 +17,8 @@ class StateReader;
 enum class RunOutcome {
   Stopped,  // the machine asked to stop (quit, debug-exit, poweroff)
   Reset,    // the guest asked for a reset (triple fault, port 0xCF9/0x92/0x64)
-  Shutdown, // triple fault with -no-reboot, or an unrecoverable engine error
+  Shutdown, // triple fault with -no-reboot
+  Failed,   // an unrecoverable engine error, already reported
 };
 
 class Engine {

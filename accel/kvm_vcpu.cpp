@@ -222,8 +222,8 @@ void KvmVcpu::run_loop() {
   try {
     run_loop_body();
   } catch (const std::exception &error) {
-    warn("KVM vCPU %u: %s\n", index_, error.what());
-    host_.request_stop(RunOutcome::Shutdown);
+    warn("KVM vCPU %u: %s", index_, error.what());
+    host_.request_stop(RunOutcome::Failed);
   }
   std::lock_guard guard(thread_lock_);
   thread_registered_ = false;
@@ -351,8 +351,8 @@ void KvmVcpu::handle_mmio() {
 }
 
 void KvmVcpu::fatal(const std::string &what) {
-  warn("%s\n%s\n", what.c_str(), describe_registers(get_state()).c_str());
-  host_.request_stop(RunOutcome::Shutdown);
+  warn("%s\n%s", what.c_str(), describe_registers(get_state()).c_str());
+  host_.request_stop(RunOutcome::Failed);
 }
 
 void KvmVcpu::inject_interrupt() {

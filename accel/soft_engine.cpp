@@ -11,41 +11,47 @@ namespace {
 constexpr uint64_t kBlocksPerSlice = 4096;
 } // namespace
 
-// The interrupt controller seen from a vCPU thread: the pending check is a
-// lock-free flag kept by the controller's output line; only the INTA cycle
-// takes the machine lock.
+// A vCPU's interrupt controller as its thread sees it: the pending check
+// stays lock-free (the local APIC keeps an atomic flag); the INTA cycle,
+// which may reach into the PIC, takes the machine lock.
 class SoftEngine::LockedInterrupts : public InterruptController {
 public:
-  LockedInterrupts(SoftEngine &engine) : engine_(engine) {}
-  bool interrupt_pending() override {
-    return engine_.interrupt_asserted_.load(std::memory_order_acquire);
-  }
+  LockedInterrupts(InterruptController &controller, std::recursive_mutex &lock)
+      : controller_(controller), lock_(lock) {}
+  bool interrupt_pending() override { return controller_.interrupt_pending(); }
   uint8_t acknowledge_interrupt() override {
-    std::lock_guard guard(*engine_.config_.machine_lock);
-    return engine_.config_.interrupts->acknowledge_interrupt();
+    std::lock_guard guard(lock_);
+    return controller_.acknowledge_interrupt();
   }
 
 private:
-  SoftEngine &engine_;
+  InterruptController &controller_;
+  std::recursive_mutex &lock_;
 };
 
-SoftEngine::SoftEngine(const Config &config)
-    : config_(config), interrupts_(std::make_unique<LockedInterrupts>(*this)) {
-  for (unsigned i = 0; i < config_.vcpus; ++i) {
+SoftEngine::SoftEngine(const Config &config) : config_(config) {
+  for (unsigned i = 0; i < config_.vcpus.size(); ++i) {
+    auto vcpu = std::make_unique<Runner>();
     cpu::CpuEnvironment env;
     env.memory = config_.memory;
     env.io = config_.io;
-    env.interrupts = i == 0 && config_.interrupts ? interrupts_.get() : nullptr;
+    env.apic = config_.vcpus[i].apic;
     env.index = i;
-    auto vcpu = std::make_unique<Vcpu>();
+    if (config_.vcpus[i].interrupts) {
+      vcpu->interrupts = std::make_unique<LockedInterrupts>(
+          *config_.vcpus[i].interrupts, *config_.machine_lock);
+      env.interrupts = vcpu->interrupts.get();
+    }
     vcpu->cpu = std::make_unique<cpu::Cpu>(env);
-    cpus_.push_back(std::move(vcpu));
+    vcpu->waiting_for_startup = i > 0;
+    sync_apic_tsc(*vcpu->cpu);
+    vcpus_.push_back(std::move(vcpu));
   }
 }
 
 SoftEngine::~SoftEngine() {
   request_stop(RunOutcome::Stopped);
-  for (auto &vcpu : cpus_)
+  for (auto &vcpu : vcpus_)
     if (vcpu->thread.joinable())
       vcpu->thread.join();
 }
@@ -53,25 +59,33 @@ SoftEngine::~SoftEngine() {
 RunOutcome SoftEngine::run() {
   stopping_ = false;
   outcome_ = RunOutcome::Stopped;
-  // Application processors wait for INIT/SIPI, which needs the local APIC;
-  // until then only the bootstrap processor runs.
-  cpus_[0]->thread = std::thread([this] { vcpu_loop(*cpus_[0]); });
-  cpus_[0]->thread.join();
+  for (auto &vcpu : vcpus_)
+    vcpu->thread = std::thread([this, &vcpu] { vcpu_loop(*vcpu); });
+  for (auto &vcpu : vcpus_)
+    vcpu->thread.join();
   return outcome_;
 }
 
-void SoftEngine::vcpu_loop(Vcpu &vcpu) {
+void SoftEngine::vcpu_loop(Runner &vcpu) {
   while (!stopping_) {
     wait_while_paused();
     if (stopping_)
       break;
-    cpu::StopReason reason = vcpu.cpu->run(kBlocksPerSlice);
-    switch (reason) {
+    bool waiting;
+    {
+      std::lock_guard guard(vcpu.lock);
+      waiting = vcpu.waiting_for_startup;
+    }
+    if (waiting) {
+      sleep_until_woken(vcpu);
+      continue;
+    }
+    switch (vcpu.cpu->run(kBlocksPerSlice)) {
     case cpu::StopReason::BudgetExhausted:
     case cpu::StopReason::ExitRequested:
       break;
     case cpu::StopReason::Halted:
-      sleep_while_halted(vcpu);
+      sleep_until_woken(vcpu);
       break;
     case cpu::StopReason::Shutdown:
       request_stop(config_.no_reboot ? RunOutcome::Shutdown
@@ -81,11 +95,16 @@ void SoftEngine::vcpu_loop(Vcpu &vcpu) {
   }
 }
 
-void SoftEngine::sleep_while_halted(Vcpu &vcpu) {
+void SoftEngine::sleep_until_woken(Runner &vcpu) {
+  InterruptController *interrupts = vcpu.cpu->env.interrupts;
   std::unique_lock guard(vcpu.lock);
   vcpu.wake.wait(guard, [&] {
-    return vcpu.kicked || stopping_ || interrupt_asserted_ ||
-           vcpu.cpu->state.nmi_pending;
+    if (vcpu.kicked || stopping_)
+      return true;
+    if (vcpu.waiting_for_startup)
+      return false;
+    return vcpu.cpu->state.nmi_pending ||
+           (interrupts && interrupts->interrupt_pending());
   });
   vcpu.kicked = false;
 }
@@ -95,35 +114,61 @@ void SoftEngine::wait_while_paused() {
   control_changed_.wait(guard, [&] { return !paused_ || stopping_; });
 }
 
-void SoftEngine::interrupt_line_changed(bool asserted) {
-  interrupt_asserted_.store(asserted, std::memory_order_release);
-  if (!asserted)
-    return;
-  Vcpu &bsp = *cpus_[0];
+void SoftEngine::kick(Runner &vcpu) {
+  vcpu.cpu->request_exit();
   {
-    std::lock_guard guard(bsp.lock);
-    bsp.kicked = true;
+    std::lock_guard guard(vcpu.lock);
+    vcpu.kicked = true;
   }
-  bsp.wake.notify_one();
-}
-
-void SoftEngine::set_a20(bool enabled) {
-  for (auto &vcpu : cpus_) {
-    vcpu->cpu->state.a20_mask = enabled ? ~uint64_t{0} : ~(uint64_t{1} << 20);
-    vcpu->cpu->flush_tlb(true);
-  }
+  vcpu.wake.notify_all();
 }
 
 void SoftEngine::kick_all() {
-  for (auto &vcpu : cpus_) {
-    vcpu->cpu->request_exit();
-    {
-      std::lock_guard guard(vcpu->lock);
-      vcpu->kicked = true;
-    }
-    vcpu->wake.notify_all();
-  }
+  for (auto &vcpu : vcpus_)
+    kick(*vcpu);
   control_changed_.notify_all();
+}
+
+void SoftEngine::wake(unsigned vcpu) {
+  Runner &runner = *vcpus_.at(vcpu);
+  {
+    std::lock_guard guard(runner.lock);
+    runner.kicked = true;
+  }
+  runner.wake.notify_all();
+}
+
+void SoftEngine::nmi(unsigned vcpu) {
+  vcpus_.at(vcpu)->cpu->state.nmi_pending = true;
+  wake(vcpu);
+}
+
+void SoftEngine::init(unsigned vcpu) {
+  Runner &runner = *vcpus_.at(vcpu);
+  std::lock_guard guard(runner.lock);
+  // The bootstrap processor's INIT is a reset request the machine handles;
+  // an application processor goes back to waiting for its startup IPI.
+  if (vcpu == 0)
+    return;
+  runner.waiting_for_startup = true;
+  runner.cpu->request_exit();
+}
+
+void SoftEngine::startup(unsigned vcpu, uint8_t vector) {
+  Runner &runner = *vcpus_.at(vcpu);
+  {
+    std::lock_guard guard(runner.lock);
+    if (!runner.waiting_for_startup)
+      return;
+    runner.cpu->reset();
+    cpu::Segment &cs = runner.cpu->state.seg[cpu::CS];
+    cs.selector = static_cast<uint16_t>(vector << 8);
+    cs.base = uint64_t{vector} << 12;
+    runner.cpu->state.rip = 0;
+    runner.waiting_for_startup = false;
+    runner.kicked = true;
+  }
+  runner.wake.notify_all();
 }
 
 void SoftEngine::request_stop(RunOutcome outcome) {
@@ -154,12 +199,27 @@ void SoftEngine::resume() {
 }
 
 void SoftEngine::reset() {
-  for (auto &vcpu : cpus_)
-    vcpu->cpu->reset();
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    vcpus_[i]->cpu->reset();
+    vcpus_[i]->waiting_for_startup = i > 0;
+    sync_apic_tsc(*vcpus_[i]->cpu);
+  }
+}
+
+void SoftEngine::sync_apic_tsc(cpu::Cpu &cpu) {
+  if (cpu.env.apic)
+    cpu.env.apic->set_tsc_offset(cpu.state.msr.tsc_offset);
+}
+
+void SoftEngine::set_a20(bool enabled) {
+  for (auto &vcpu : vcpus_) {
+    vcpu->cpu->state.a20_mask = enabled ? ~uint64_t{0} : ~(uint64_t{1} << 20);
+    vcpu->cpu->flush_tlb(true);
+  }
 }
 
 cpu::CpuState SoftEngine::get_state(unsigned vcpu) {
-  cpu::Cpu &cpu = *cpus_.at(vcpu)->cpu;
+  cpu::Cpu &cpu = *vcpus_.at(vcpu)->cpu;
   cpu::CpuState state = cpu.state;
   state.rflags = cpu.rflags();
   state.lazy = {};
@@ -167,11 +227,13 @@ cpu::CpuState SoftEngine::get_state(unsigned vcpu) {
 }
 
 void SoftEngine::set_state(unsigned vcpu, const cpu::CpuState &state) {
-  cpu::Cpu &cpu = *cpus_.at(vcpu)->cpu;
+  cpu::Cpu &cpu = *vcpus_.at(vcpu)->cpu;
   cpu.state = state;
   cpu.state.lazy = {};
   cpu.set_rflags(state.rflags);
   cpu.flush_tlb(true);
+  cpu.tlb.pdptes_loaded = false;
+  sync_apic_tsc(cpu);
 }
 
 void SoftEngine::save(StateWriter &out) {

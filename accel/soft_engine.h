@@ -1,7 +1,8 @@
 #pragma once
 // The software-CPU engine: one host thread per vCPU running the
-// interpreter (and later the JIT) over cpu::Cpu. A halted vCPU sleeps on a
-// condition variable until an interrupt arrives or the machine stops it.
+// interpreter (and later the JIT) over cpu::Cpu. A halted vCPU, or an
+// application processor waiting for its startup IPI, sleeps on a condition
+// variable until its local APIC wakes it or the machine stops it.
 
 #include <atomic>
 #include <condition_variable>
@@ -18,17 +19,21 @@ namespace sable {
 class GuestMemory;
 class IoPortBus;
 class InterruptController;
+class LocalApicPort;
 
 class SoftEngine : public Engine {
 public:
+  struct Vcpu {
+    // Where the vCPU takes external interrupts (its local APIC); calls
+    // other than interrupt_pending() are made under the machine lock.
+    InterruptController *interrupts = nullptr;
+    LocalApicPort *apic = nullptr;
+  };
   struct Config {
     GuestMemory *memory = nullptr;
     IoPortBus *io = nullptr;
-    // Where vCPU 0 takes external interrupts (the PIC until the LAPIC
-    // exists); its calls are made under the machine lock.
-    InterruptController *interrupts = nullptr;
     std::recursive_mutex *machine_lock = nullptr;
-    unsigned vcpus = 1;
+    std::vector<Vcpu> vcpus{Vcpu{}};
     bool no_reboot = false;
   };
 
@@ -36,7 +41,7 @@ public:
   ~SoftEngine() override;
 
   std::string_view name() const override { return "tcg"; }
-  unsigned vcpu_count() const override { return unsigned(cpus_.size()); }
+  unsigned vcpu_count() const override { return unsigned(vcpus_.size()); }
   RunOutcome run() override;
   void request_stop(RunOutcome outcome) override;
   void pause() override;
@@ -47,33 +52,40 @@ public:
   void save(StateWriter &out) override;
   void load(StateReader &in) override;
 
-  // The interrupt controller's output changed: wake vCPU 0 if it sleeps in
-  // HLT. Called under the machine lock from any thread.
-  void interrupt_line_changed(bool asserted);
+  // From the vCPU's local APIC, on any thread.
+  void wake(unsigned vcpu);
+  void nmi(unsigned vcpu);
+  void init(unsigned vcpu);
+  void startup(unsigned vcpu, uint8_t vector);
+
   // The A20 gate (i8042 output port, port 0x92): closed, physical address
   // bit 20 reads as 0, as on a PC.
   void set_a20(bool enabled);
 
 private:
   class LockedInterrupts;
-  struct Vcpu {
+  struct Runner {
+    std::unique_ptr<LockedInterrupts> interrupts;
     std::unique_ptr<cpu::Cpu> cpu;
     std::thread thread;
     std::mutex lock;
     std::condition_variable wake;
     bool kicked = false;
+    // An application processor after INIT: it runs only after a SIPI.
+    bool waiting_for_startup = false;
   };
 
-  void vcpu_loop(Vcpu &vcpu);
-  void sleep_while_halted(Vcpu &vcpu);
+  void vcpu_loop(Runner &vcpu);
+  void sleep_until_woken(Runner &vcpu);
   void wait_while_paused();
+  void kick(Runner &vcpu);
+  // TSC-deadline timers count from the CPU's TSC offset.
+  static void sync_apic_tsc(cpu::Cpu &cpu);
   void kick_all();
 
   Config config_;
-  std::unique_ptr<LockedInterrupts> interrupts_;
-  std::vector<std::unique_ptr<Vcpu>> cpus_;
+  std::vector<std::unique_ptr<Runner>> vcpus_;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> interrupt_asserted_{false};
   RunOutcome outcome_ = RunOutcome::Stopped;
   std::mutex control_lock_;
   std::condition_variable control_changed_;

@@ -41,6 +41,7 @@ enum MsrIndex : uint32_t {
 
 // The guest TSC counts host nanoseconds (a 1 GHz TSC) plus
 // Msrs::tsc_offset. RDTSC/RDTSCP use guest_tsc too.
+constexpr uint64_t kGuestTscHz = 1'000'000'000;
 uint64_t guest_tsc(const CpuState &state);
 void set_guest_tsc(CpuState &state, uint64_t value);
 

@@ -7,7 +7,9 @@
 #include "accel/engine.h"
 #include "accel/kvm_engine.h"
 #include "accel/soft_engine.h"
+#include "cpu/msr.h"
 #include "devices/acpi_pm.h"
+#include "devices/apic_bus.h"
 #include "devices/debug_exit.h"
 #include "devices/fw_cfg.h"
 #include "devices/ata_disk.h"
@@ -15,6 +17,8 @@
 #include "devices/disk_image.h"
 #include "devices/i8042.h"
 #include "devices/ide_controller.h"
+#include "devices/ioapic.h"
+#include "devices/local_apic.h"
 #include "devices/i440fx.h"
 #include "devices/pci_bus.h"
 #include "devices/pic.h"
@@ -43,6 +47,7 @@ constexpr const char *kDefaultBios = "/usr/share/seabios/bios.bin";
 constexpr uint16_t kSerialPorts[] = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
 constexpr unsigned kSerialIrqs[] = {4, 3, 4, 3};
 constexpr uint64_t kFirmwareWindowSize = 0x20000; // the BIOS alias below 1 MiB
+constexpr uint64_t kLocalApicBase = 0xfee00000;
 constexpr uint32_t kDirectBootAcpiTables = 0xe0000;
 constexpr uint32_t kDirectBootRsdp = 0xf0000;
 
@@ -146,58 +151,105 @@ void Machine::map_firmware() {
 
 void Machine::create_interrupt_controllers() {
   pic_ = std::make_unique<Pic8259Pair>([this](bool asserted) {
-    if (soft_engine_)
-      soft_engine_->interrupt_line_changed(asserted);
+    // With the software CPU the PIC reaches the bootstrap processor through
+    // its local APIC's LINT0; KVM without an irqchip polls it.
+    if (!local_apics_.empty())
+      local_apics_[0]->set_lint(0, asserted);
   });
 }
 
+void Machine::map_pic() {
+  map_io(0x20, 2, pic_->master_ports());
+  map_io(0xa0, 2, pic_->slave_ports());
+  map_io(0x4d0, 2, pic_->elcr_ports());
+  irq_.add_sink(pic_.get());
+}
+
 void Machine::create_engine() {
-  std::string failures;
   for (size_t i = 0; i < options_.accelerators.size() && !engine_; ++i) {
-    const std::string &accel = options_.accelerators[i];
     bool last = i + 1 == options_.accelerators.size();
-    if (accel == "kvm") {
-      KvmOptions kvm;
-      kvm.irqchip = options_.kernel_irqchip;
-      kvm.no_reboot = options_.no_reboot;
-      kvm.interrupts = kvm.irqchip ? nullptr : pic_.get();
-      kvm.machine_lock = &lock_;
-      try {
-        auto engine = std::make_unique<KvmEngine>(memory_, io_, options_.cpus,
-                                                  boot_state_, kvm);
-        if (kvm.irqchip)
-          irq_.add_sink(&engine->irq_sink());
-        kvm_irqchip_ = kvm.irqchip;
-        engine_ = std::move(engine);
-      } catch (const std::runtime_error &e) {
-        if (last)
-          throw std::runtime_error(std::string("-accel kvm: ") + e.what());
-        warn("%s; falling back to the software CPU", e.what());
-      }
-    } else {
-      if (options_.cpus > 1)
-        not_supported("-smp " + std::to_string(options_.cpus) +
-                      " with -accel tcg");
-      SoftEngine::Config config;
-      config.memory = &memory_;
-      config.io = &io_;
-      config.interrupts = pic_.get();
-      config.machine_lock = &lock_;
-      config.vcpus = options_.cpus;
-      config.no_reboot = options_.no_reboot;
-      auto engine = std::make_unique<SoftEngine>(config);
-      soft_engine_ = engine.get();
-      if (boot_state_)
-        engine->set_state(0, *boot_state_);
-      engine_ = std::move(engine);
+    if (options_.accelerators[i] == "tcg") {
+      create_soft_engine();
+      continue;
+    }
+    try {
+      create_kvm_engine();
+    } catch (const std::runtime_error &e) {
+      if (last)
+        throw std::runtime_error(std::string("-accel kvm: ") + e.what());
+      warn("%s; falling back to the software CPU", e.what());
     }
   }
-  if (!kvm_irqchip_) {
-    map_io(0x20, 2, pic_->master_ports());
-    map_io(0xa0, 2, pic_->slave_ports());
-    map_io(0x4d0, 2, pic_->elcr_ports());
-    irq_.add_sink(pic_.get());
+}
+
+void Machine::create_kvm_engine() {
+  KvmOptions kvm;
+  kvm.irqchip = options_.kernel_irqchip;
+  kvm.no_reboot = options_.no_reboot;
+  kvm.interrupts = kvm.irqchip ? nullptr : pic_.get();
+  kvm.machine_lock = &lock_;
+  auto engine = std::make_unique<KvmEngine>(memory_, io_, options_.cpus,
+                                            boot_state_, kvm);
+  kvm_irqchip_ = kvm.irqchip;
+  if (!kvm_irqchip_)
+    map_pic();
+  irq_.add_sink(&engine->irq_sink());
+  engine_ = std::move(engine);
+}
+
+// The software CPU's interrupt fabric: the PIC on the bootstrap processor's
+// LINT0, the IOAPIC, and one local APIC per vCPU on an APIC bus.
+void Machine::create_soft_engine() {
+  if (options_.cpus > 1)
+    not_supported("-smp " + std::to_string(options_.cpus) + " with -accel tcg");
+  map_pic();
+  apic_bus_ = std::make_unique<ApicBus>();
+  ioapic_ = std::make_unique<Ioapic>(
+      [this](const ApicMessage &message) { apic_bus_->deliver(message); });
+  apic_bus_->set_eoi_handler([this](uint8_t vector) {
+    std::lock_guard guard(lock_);
+    ioapic_->eoi(vector);
+  });
+  mmio_.map(Ioapic::kBaseAddress, Ioapic::kMmioSize, ioapic_.get());
+  irq_.add_sink(ioapic_.get());
+
+  SoftEngine::Config config;
+  config.memory = &memory_;
+  config.io = &io_;
+  config.machine_lock = &lock_;
+  config.no_reboot = options_.no_reboot;
+  config.vcpus.clear();
+  for (unsigned i = 0; i < options_.cpus; ++i) {
+    local_apics_.push_back(std::make_unique<LocalApic>(
+        clock_, i, i == 0, cpu::kGuestTscHz, apic_bus_.get(),
+        i == 0 ? pic_.get() : nullptr));
+    config.vcpus.push_back({local_apics_[i].get(), local_apics_[i].get()});
   }
+  // One xAPIC page: with a single vCPU it is the bootstrap processor's.
+  mmio_.map(kLocalApicBase, 0x1000, local_apics_[0].get());
+
+  auto engine = std::make_unique<SoftEngine>(config);
+  soft_engine_ = engine.get();
+  for (unsigned i = 0; i < options_.cpus; ++i) {
+    local_apics_[i]->connect_cpu(
+        {[this, i] { soft_engine_->wake(i); },
+         [this, i] { soft_engine_->nmi(i); },
+         [this, i] { soft_engine_->init(i); },
+         [this, i](uint8_t vector) { soft_engine_->startup(i, vector); }});
+  }
+  engine_ = std::move(engine);
+  start_vcpus();
+}
+
+// Puts the boot vCPU at the direct-boot entry state; without firmware to
+// program it, the local APIC starts in virtual-wire mode (PIC on LINT0) as
+// PC firmware leaves it.
+void Machine::start_vcpus() {
+  if (!boot_state_)
+    return;
+  engine_->set_state(0, *boot_state_);
+  if (!local_apics_.empty())
+    local_apics_[0]->enable_virtual_wire();
 }
 
 void Machine::create_legacy_devices() {
@@ -393,6 +445,8 @@ int Machine::run() {
       reset_machine();
       continue;
     }
+    if (outcome == RunOutcome::Failed && !exit_requested_)
+      exit_status_ = 1;
     break;
   }
   loop_.stop();
@@ -406,11 +460,12 @@ void Machine::reset_machine() {
   pic_->reset();
   keyboard_->reset();
   pci_->reset();
+  for (auto &apic : local_apics_)
+    apic->reset();
   engine_->reset();
-  if (!options_.kernel.empty()) {
+  if (!options_.kernel.empty())
     boot_state_ = load_boot_image();
-    engine_->set_state(0, *boot_state_);
-  }
+  start_vcpus();
 }
 
 void Machine::request_exit(int status) {

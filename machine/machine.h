@@ -30,6 +30,9 @@ class AcpiPm;
 class I8042;
 class AcpiTables;
 class IdeController;
+class ApicBus;
+class Ioapic;
+class LocalApic;
 class RtcCmos;
 
 class Machine {
@@ -52,6 +55,10 @@ private:
   void check_supported() const;
   void create_memory();
   void create_engine();
+  void create_kvm_engine();
+  void create_soft_engine();
+  void map_pic();
+  void start_vcpus();
   void create_interrupt_controllers();
   void create_legacy_devices();
   void create_serial_ports();
@@ -82,6 +89,9 @@ private:
   std::vector<std::unique_ptr<Device>> devices_;
   std::vector<std::unique_ptr<CharBackend>> serial_backends_;
   std::unique_ptr<Pic8259Pair> pic_;
+  std::unique_ptr<ApicBus> apic_bus_;
+  std::unique_ptr<Ioapic> ioapic_;
+  std::vector<std::unique_ptr<LocalApic>> local_apics_;
   std::unique_ptr<I8042> keyboard_;
   std::unique_ptr<PciBus> pci_;
   std::unique_ptr<I440fx> host_bridge_;
