@@ -34,6 +34,8 @@ _start:
 2:      hlt
         jmp 2b
 
+        /* On its own page, as a linker places data apart from code: a store
+         * into a page holding code invalidates its decoded blocks. */
         .bss
-        .align 64
+        .align 4096
 buffer: .skip 64
