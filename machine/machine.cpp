@@ -29,6 +29,7 @@
 #include "devices/port92.h"
 #include "devices/rtc_cmos.h"
 #include "devices/uart16550.h"
+#include "devices/vga.h"
 #include "machine/acpi_tables.h"
 #include "machine/boot_image.h"
 #include "machine/boot_linux.h"
@@ -44,6 +45,7 @@ namespace sable {
 namespace {
 
 constexpr const char *kDefaultBios = "/usr/share/seabios/bios.bin";
+constexpr const char *kVgaBios = "/usr/share/seabios/vgabios-stdvga.bin";
 constexpr uint16_t kSerialPorts[] = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
 constexpr unsigned kSerialIrqs[] = {4, 3, 4, 3};
 constexpr uint64_t kFirmwareWindowSize = 0x20000; // the BIOS alias below 1 MiB
@@ -108,7 +110,7 @@ void Machine::create_memory() {
   // From the top of low RAM to 4 GiB: PCI BARs, the IOAPIC and the local
   // APIC, all dispatched through the MMIO bus; the firmware overlays its top.
   memory_.add_mmio("pci-window", split.below_4g, k4GiB - split.below_4g);
-  // No VGA yet: the legacy window reads as all-ones, as on a PC without one.
+  // The VGA's legacy window, dispatched to the VGA device.
   memory_.add_mmio("vga-window", 0xa0000, 0x20000);
 }
 
@@ -325,6 +327,7 @@ void Machine::create_pci() {
           request_exit(0);
       });
   create_storage();
+  vga_ = std::make_unique<Vga>(*pci_, 2, io_, mmio_, memory_);
 }
 
 void Machine::create_storage() {
@@ -426,6 +429,9 @@ void Machine::create_firmware_config() {
   fw_cfg.add_file(AcpiTables::kTablesFile, tables.tables());
   fw_cfg.add_file(AcpiTables::kRsdpFile, tables.rsdp());
   fw_cfg.add_file(AcpiTables::kLoaderFile, tables.table_loader());
+  // SeaBIOS installs the VGA option ROM from fw_cfg, as QEMU hands it over.
+  fw_cfg.add_file("vgaroms/vgabios-stdvga.bin",
+                  read_boot_file("-vga", kVgaBios));
   fw_cfg.add_file("etc/e820",
                   e820_fw_cfg_file(build_firmware_e820(options_.ram_bytes)));
   if (!options_.serials.empty() &&

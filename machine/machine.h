@@ -34,6 +34,7 @@ class ApicBus;
 class Ioapic;
 class LocalApic;
 class RtcCmos;
+class Vga;
 
 class Machine {
 public:
@@ -98,6 +99,7 @@ private:
   std::unique_ptr<Piix3> isa_bridge_;
   std::unique_ptr<AcpiPm> power_management_;
   std::unique_ptr<IdeController> ide_;
+  std::unique_ptr<Vga> vga_;
   FwCfg *fw_cfg_ = nullptr;
 
   std::unique_ptr<Engine> engine_;
