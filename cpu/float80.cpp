@@ -703,7 +703,8 @@ struct BinaryFormat {
 constexpr BinaryFormat kBinary32{23, 127, 0xff};
 constexpr BinaryFormat kBinary64{52, 1023, 0x7ff};
 
-Float80 load_binary(uint64_t bits, const BinaryFormat &f, FpContext &ctx) {
+Float80 load_binary(uint64_t bits, const BinaryFormat &f, FpContext &ctx,
+                    bool quiet_signaling) {
   const unsigned total =
       f.fraction_bits + 1 + (f.max_exponent == 0xff ? 8 : 11);
   const bool sign = (bits >> (total - 1)) & 1;
@@ -716,7 +717,7 @@ Float80 load_binary(uint64_t bits, const BinaryFormat &f, FpContext &ctx) {
       return signed_infinity(sign);
     Float80 nan =
         pack(sign, kF80MaxExponent, kIntegerBit | (fraction << align));
-    return f80_propagate_nan(nan, ctx);
+    return quiet_signaling ? f80_propagate_nan(nan, ctx) : nan;
   }
   if (exponent == 0) {
     if (fraction == 0)
@@ -770,12 +771,12 @@ uint64_t store_binary(Float80 a, const BinaryFormat &f, FpContext &ctx) {
 
 } // namespace
 
-Float80 f80_from_f32(uint32_t bits, FpContext &ctx) {
-  return load_binary(bits, kBinary32, ctx);
+Float80 f80_from_f32(uint32_t bits, FpContext &ctx, bool quiet_signaling) {
+  return load_binary(bits, kBinary32, ctx, quiet_signaling);
 }
 
-Float80 f80_from_f64(uint64_t bits, FpContext &ctx) {
-  return load_binary(bits, kBinary64, ctx);
+Float80 f80_from_f64(uint64_t bits, FpContext &ctx, bool quiet_signaling) {
+  return load_binary(bits, kBinary64, ctx, quiet_signaling);
 }
 
 uint32_t f80_to_f32(Float80 a, FpContext &ctx) {

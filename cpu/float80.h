@@ -136,9 +136,12 @@ Float80 f80_from_int(int64_t value);
 int64_t f80_to_int(Float80 a, unsigned bytes, bool truncate, FpContext &ctx);
 
 // Binary32/binary64 memory formats. Loads are exact (signaling NaNs are
-// quieted with IE, denormals raise DE); stores round to the format.
-Float80 f80_from_f32(uint32_t bits, FpContext &ctx);
-Float80 f80_from_f64(uint64_t bits, FpContext &ctx);
+// quieted with IE, unless an arithmetic instruction wants the operand as
+// it is; denormals raise DE); stores round to the format.
+Float80 f80_from_f32(uint32_t bits, FpContext &ctx,
+                     bool quiet_signaling = true);
+Float80 f80_from_f64(uint64_t bits, FpContext &ctx,
+                     bool quiet_signaling = true);
 uint32_t f80_to_f32(Float80 a, FpContext &ctx);
 uint64_t f80_to_f64(Float80 a, FpContext &ctx);
 
