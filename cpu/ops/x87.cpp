@@ -1177,6 +1177,9 @@ void record_pointers(Cpu &cpu, const Instruction &insn) {
 
 bool op_x87(Cpu &cpu, const Instruction &insn) {
   const uint64_t cr0 = cpu.state.cr0;
+  const bool escape = insn.opcode >= 0xd8 && insn.opcode <= 0xdf;
+  if (!escape && insn.opcode != 0x9b)
+    return cpu.fault(EXC_UD);
   if (insn.opcode == 0x9b) { // FWAIT
     if ((cr0 & CR0_TS) && (cr0 & CR0_MP))
       return cpu.fault(EXC_NM);
