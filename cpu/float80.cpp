@@ -118,6 +118,11 @@ Rounded round_to_format(bool sign, int32_t exponent, uint128 significand,
         exponent + bias_adjust >= 1) {
       exponent += bias_adjust;
       tiny = false;
+    } else if (tiny && !ctx.masked(FP_UNDERFLOW) && bias_adjust) {
+      // Beyond even the adjusted range (FSCALE): a zero of the same sign.
+      ctx.raise(FP_PRECISION);
+      ctx.rounded_up = false;
+      return {0, 0};
     } else {
       significand = shift_right_jam(significand, 1 - exponent);
       exponent = 1;
@@ -149,6 +154,12 @@ Rounded round_to_format(bool sign, int32_t exponent, uint128 significand,
     if (!ctx.masked(FP_OVERFLOW) && bias_adjust &&
         exponent - bias_adjust < max_exponent) {
       exponent -= bias_adjust;
+    } else if (!ctx.masked(FP_OVERFLOW) && bias_adjust) {
+      // Beyond even the adjusted range (FSCALE): infinity, whatever the
+      // rounding mode, as Intel processors deliver it.
+      ctx.raise(FP_PRECISION);
+      ctx.rounded_up = true;
+      return {max_exponent, kIntegerBit};
     } else {
       ctx.raise(FP_PRECISION);
       const FpRounding mode = ctx.rounding;
@@ -508,21 +519,18 @@ Float80 f80_scale(Float80 a, Float80 b, FpContext &ctx) {
       return grow ? a : invalid(ctx);
     return grow ? signed_infinity(a.sign()) : signed_zero(a.sign());
   }
-  if (ca == FpClass::Zero || ca == FpClass::Infinity)
+  if (ca == FpClass::Zero || ca == FpClass::Infinity || cb == FpClass::Zero)
     return a;
   // Any |scale| beyond the exponent range gives the same overflow or
   // underflow, so it is clamped before it can overflow int32.
   int32_t scale = 0;
-  if (cb != FpClass::Zero) {
-    const Unpacked y = unpack(b);
-    if (y.exponent >= kBias + 20) {
-      scale = 1 << 20;
-    } else if (y.exponent >= kBias) {
-      scale = static_cast<int32_t>(y.significand >> (kBias + 63 - y.exponent));
-    }
-    if (y.sign)
-      scale = -scale;
-  }
+  const Unpacked y = unpack(b);
+  if (y.exponent >= kBias + 20)
+    scale = 1 << 20;
+  else if (y.exponent >= kBias)
+    scale = static_cast<int32_t>(y.significand >> (kBias + 63 - y.exponent));
+  if (y.sign)
+    scale = -scale;
   const Unpacked x = unpack(a);
   return f80_round(x.sign, x.exponent + scale, uint128{x.significand} << 64,
                    ctx);
@@ -563,15 +571,22 @@ FpRemainder f80_remainder(Float80 a, Float80 b, bool nearest, FpContext &ctx) {
     result.value = invalid(ctx);
     return result;
   }
-  if (cb == FpClass::Infinity || ca == FpClass::Zero) {
+  if (ca == FpClass::Zero) {
     result.value = a;
     return result;
   }
   const Unpacked x = unpack(a);
   const Unpacked y = unpack(b);
   const int32_t difference = x.exponent - y.exponent;
-  if (difference < (nearest ? -1 : 0)) {
+  if (cb == FpClass::Infinity) {
     result.value = a;
+    return result;
+  }
+  if (difference < (nearest ? -1 : 0)) {
+    // ST(0) is the remainder; a denormal one still goes through the
+    // (exact) rounding, which matters for an unmasked UE.
+    result.value =
+        f80_round(x.sign, x.exponent, uint128{x.significand} << 64, ctx);
     return result;
   }
   if (difference >= 64) {

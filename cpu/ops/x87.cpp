@@ -276,10 +276,11 @@ bool compare(X87 &x, bool other_empty, Float80 other, bool quiet,
       return true;
     x.set_conditions(FSW_C0 | FSW_C2 | FSW_C3);
   } else {
+    // An unmasked IE still reports "unordered" but the pops are skipped.
     const FpRelation relation = f80_compare(x.get(0), other, quiet, x.ctx());
+    set_compare_codes(x, relation);
     if (!x.report())
       return true;
-    set_compare_codes(x, relation);
   }
   for (unsigned i = 0; i < pops; i++)
     x.pop();
@@ -296,7 +297,7 @@ bool compare_to_eflags(X87 &x, unsigned i, bool quiet, bool pop) {
   } else {
     const FpRelation relation = f80_compare(x.get(0), x.get(i), quiet, x.ctx());
     if (!x.report())
-      return true;
+      pop = false;
     x.set_c1(false);
     switch (relation) {
     case FpRelation::Less:

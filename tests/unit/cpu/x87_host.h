@@ -1,8 +1,10 @@
 #pragma once
 // The host's x87 as the oracle for the soft-float and the x87 handlers:
-// each helper runs one instruction natively with all exceptions masked
-// under a given control word and returns the result bits and the status
-// word the instruction left (C1 and the sticky exception flags included).
+// each helper runs one instruction natively under a given control word and
+// returns the result bits and the status word the instruction left (C1 and
+// the sticky exception flags included). The two-operand helpers clear a
+// pending unmasked exception with FNCLEX before anything could deliver it,
+// so they may run with exceptions unmasked.
 
 #include <cstdint>
 #include <cstring>
@@ -34,6 +36,7 @@ struct HostResult {
         "fldt %[b]\n\t"                                                        \
         "fldt %[a]\n\t" insn "\n\t"                                            \
         "fnstsw %[sw]\n\t"                                                     \
+        "fnclex\n\t"                                                           \
         "fstpt %[r]\n\t"                                                       \
         "fstpt %[r2]\n\t"                                                      \
         "fninit\n\t"                                                           \
