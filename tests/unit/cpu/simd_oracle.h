@@ -3,7 +3,9 @@
 // instruction bytes run natively (in a small executable stub) and in a
 // 64-bit OpsMachine from the same XMM0-3, MM0-2, RAX/RCX/RDX and MXCSR,
 // and every register, MXCSR and (optionally) the arithmetic flags must
-// agree bit for bit. Exceptions stay masked so the host never traps.
+// agree bit for bit. Exceptions stay masked so the host never traps. The
+// memory form of each instruction is then checked against its register
+// form in the guest.
 
 #include <sys/mman.h>
 
@@ -205,37 +207,17 @@ public:
     SimdRegs host = input;
     stub_.run(insn, host);
 
-    CpuState &s = machine_.state();
-    s.rip = kCodeAddress;
-    for (unsigned i = 0; i < 4; i++)
-      std::memcpy(s.fpu.xmm[i], input.xmm[i], 16);
-    s.fpu.fsw = 0;
-    s.fpu.ftw = 0xff;
-    for (unsigned i = 0; i < 3; i++) {
-      std::memcpy(s.fpu.st[i], &input.mm[i], 8);
-      s.fpu.st[i][8] = s.fpu.st[i][9] = 0xff;
-    }
-    s.gpr[RAX] = input.gpr[0];
-    s.gpr[RCX] = input.gpr[1];
-    s.gpr[RDX] = input.gpr[2];
-    s.fpu.mxcsr = input.mxcsr;
-    set_arith_flags(s, 0);
-    for (unsigned i = 0; i < insn.size(); i++)
-      machine_.poke<uint8_t>(kCodeAddress + i, insn[i]);
-    Instruction decoded;
-    if (decode(insn.data(), static_cast<unsigned>(insn.size()),
-               CodeSize::Bits64, decoded) != DecodeStatus::Ok)
-      return "decode failed: " + hex_bytes(insn);
-    if (!machine_.execute(decoded))
-      return "guest faulted with vector " +
-             std::to_string(machine_.fault_vector()) + ": " + hex_bytes(insn);
+    SimdRegs guest{};
+    std::string error = run_guest(insn, input, guest);
+    if (!error.empty())
+      return error;
 
     std::string diff;
     char buf[256];
     for (unsigned i = 0; i < 4 && diff.empty(); i++)
-      if (std::memcmp(s.fpu.xmm[i], host.xmm[i], 16)) {
+      if (std::memcmp(guest.xmm[i], host.xmm[i], 16)) {
         uint64_t g[2], h[2];
-        std::memcpy(g, s.fpu.xmm[i], 16);
+        std::memcpy(g, guest.xmm[i], 16);
         std::memcpy(h, host.xmm[i], 16);
         std::snprintf(buf, sizeof(buf),
                       "xmm%u guest %016" PRIx64 "%016" PRIx64
@@ -243,30 +225,26 @@ public:
                       i, g[1], g[0], h[1], h[0]);
         diff = buf;
       }
-    for (unsigned i = 0; i < 3 && diff.empty(); i++) {
-      uint64_t g;
-      std::memcpy(&g, s.fpu.st[i], 8);
-      if (g != host.mm[i]) {
+    for (unsigned i = 0; i < 3 && diff.empty(); i++)
+      if (guest.mm[i] != host.mm[i]) {
         std::snprintf(buf, sizeof(buf),
-                      "mm%u guest %016" PRIx64 " host %016" PRIx64, i, g,
-                      host.mm[i]);
+                      "mm%u guest %016" PRIx64 " host %016" PRIx64, i,
+                      guest.mm[i], host.mm[i]);
         diff = buf;
       }
-    }
-    const uint64_t guest_gpr[3] = {s.gpr[RAX], s.gpr[RCX], s.gpr[RDX]};
     for (unsigned i = 0; i < 3 && diff.empty(); i++)
-      if (guest_gpr[i] != host.gpr[i]) {
+      if (guest.gpr[i] != host.gpr[i]) {
         std::snprintf(buf, sizeof(buf),
                       "gpr%u guest %016" PRIx64 " host %016" PRIx64, i,
-                      guest_gpr[i], host.gpr[i]);
+                      guest.gpr[i], host.gpr[i]);
         diff = buf;
       }
-    if (diff.empty() && s.fpu.mxcsr != host.mxcsr) {
-      std::snprintf(buf, sizeof(buf), "mxcsr guest %08x host %08x", s.fpu.mxcsr,
+    if (diff.empty() && guest.mxcsr != host.mxcsr) {
+      std::snprintf(buf, sizeof(buf), "mxcsr guest %08x host %08x", guest.mxcsr,
                     host.mxcsr);
       diff = buf;
     }
-    const uint64_t guest_flags = arith_flags(s);
+    const uint64_t guest_flags = guest.rflags;
     if (diff.empty() && check_flags &&
         guest_flags != (host.rflags & kArithFlags)) {
       std::snprintf(buf, sizeof(buf),
@@ -292,14 +270,86 @@ public:
     return hex_bytes(insn) + ": " + diff + " |" + inputs + buf;
   }
 
+  // Runs the register form (r/m = XMM2/MM2) and the memory form (r/m =
+  // kOperandAddress holding XMM2's or MM2's value) in the guest; returns
+  // an empty string when they leave the same state.
+  static constexpr uint32_t kOperandAddress = 0x30000;
+
+  std::string compare_memory_form(const std::vector<uint8_t> &reg_form,
+                                  const std::vector<uint8_t> &mem_form,
+                                  const SimdRegs &input, bool check_flags) {
+    SimdRegs by_register{}, by_memory{};
+    std::string error = run_guest(reg_form, input, by_register);
+    if (!error.empty())
+      return error;
+    const bool mmx = last_source_was_mmx_;
+    for (unsigned i = 0; i < 16; i++)
+      machine_.poke<uint8_t>(
+          kOperandAddress + i,
+          mmx ? (i < 8 ? reinterpret_cast<const uint8_t *>(&input.mm[2])[i] : 0)
+              : input.xmm[2][i]);
+    error = run_guest(mem_form, input, by_memory);
+    if (!error.empty())
+      return error;
+    if (!check_flags)
+      by_register.rflags = by_memory.rflags = 0;
+    if (std::memcmp(&by_register, &by_memory, sizeof(SimdRegs)) == 0)
+      return "";
+    return hex_bytes(mem_form) + ": memory form differs from " +
+           hex_bytes(reg_form);
+  }
+
 private:
+  std::string run_guest(const std::vector<uint8_t> &insn, const SimdRegs &input,
+                        SimdRegs &out) {
+    CpuState &s = machine_.state();
+    s.rip = kCodeAddress;
+    for (unsigned i = 0; i < 4; i++)
+      std::memcpy(s.fpu.xmm[i], input.xmm[i], 16);
+    s.fpu.fsw = 0;
+    s.fpu.ftw = 0xff;
+    for (unsigned i = 0; i < 3; i++) {
+      std::memcpy(s.fpu.st[i], &input.mm[i], 8);
+      s.fpu.st[i][8] = s.fpu.st[i][9] = 0xff;
+    }
+    s.gpr[RAX] = input.gpr[0];
+    s.gpr[RCX] = input.gpr[1];
+    s.gpr[RDX] = input.gpr[2];
+    s.fpu.mxcsr = input.mxcsr;
+    set_arith_flags(s, 0);
+    Instruction decoded;
+    if (decode(insn.data(), static_cast<unsigned>(insn.size()),
+               CodeSize::Bits64, decoded) != DecodeStatus::Ok)
+      return "decode failed: " + hex_bytes(insn);
+    last_source_was_mmx_ = decoded.operands[1].kind == OperandKind::Mmx;
+    if (!machine_.execute(decoded))
+      return "guest faulted with vector " +
+             std::to_string(machine_.fault_vector()) + ": " + hex_bytes(insn);
+    out = input;
+    for (unsigned i = 0; i < 4; i++)
+      std::memcpy(out.xmm[i], s.fpu.xmm[i], 16);
+    for (unsigned i = 0; i < 3; i++)
+      std::memcpy(&out.mm[i], s.fpu.st[i], 8);
+    out.gpr[0] = s.gpr[RAX];
+    out.gpr[1] = s.gpr[RCX];
+    out.gpr[2] = s.gpr[RDX];
+    out.mxcsr = s.fpu.mxcsr;
+    out.rflags = arith_flags(s);
+    return "";
+  }
+
   OpsMachine machine_;
   HostStub stub_;
+  bool last_source_was_mmx_ = false;
 };
 
 // One instruction form to check: its bytes and how to fill its inputs.
 struct OracleCase {
   std::vector<uint8_t> bytes;
+  // The same instruction with r/m = [kOperandAddress], when its memory
+  // form must behave like the register form; empty to skip.
+  std::vector<uint8_t> memory_form;
+  size_t modrm_at = 0; // index of the ModRM byte in `bytes`
   Inputs inputs = Inputs::Integer;
   bool flags = false;
 };
@@ -329,6 +379,9 @@ inline unsigned run_oracle(const std::vector<OracleCase> &cases,
         gen.fill(regs, c.inputs);
         regs.mxcsr = oracle_mxcsr(variant, gen.next());
         std::string diff = oracle.compare(c.bytes, regs, c.flags);
+        if (diff.empty() && !c.memory_form.empty())
+          diff =
+              oracle.compare_memory_form(c.bytes, c.memory_form, regs, c.flags);
         if (!diff.empty() && failures++ == 0)
           first_failure = diff;
       }

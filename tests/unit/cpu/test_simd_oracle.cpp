@@ -6,6 +6,7 @@
 
 #include "simd_oracle.h"
 
+using namespace sable::cpu;
 using namespace sable::cpu::test;
 
 namespace {
@@ -36,8 +37,42 @@ void add(std::vector<OracleCase> &cases,
          std::initializer_list<uint8_t> prefixes, std::vector<uint8_t> opcode,
          Inputs inputs, bool flags = false, int imm = -1,
          uint8_t modrm = kModRm, uint8_t rex = 0) {
-  for (uint8_t p : prefixes)
-    cases.push_back({encode(p, opcode, modrm, imm, rex), inputs, flags});
+  for (uint8_t p : prefixes) {
+    OracleCase c;
+    c.bytes = encode(p, opcode, modrm, imm, rex);
+    c.inputs = inputs;
+    c.flags = flags;
+    c.modrm_at = c.bytes.size() - (imm >= 0 ? 2 : 1);
+    cases.push_back(c);
+  }
+}
+
+// Adds the [disp32] memory form (ModRM 0x0C, SIB 0x25) of every case whose
+// register form takes XMM2/MM2 as its r/m source.
+void add_memory_forms(std::vector<OracleCase> &cases) {
+  for (OracleCase &c : cases) {
+    Instruction decoded;
+    if (decode(c.bytes.data(), static_cast<unsigned>(c.bytes.size()),
+               CodeSize::Bits64, decoded) != DecodeStatus::Ok)
+      continue;
+    const OperandKind rm = decoded.operands[1].kind;
+    if (rm != OperandKind::Xmm && rm != OperandKind::Mmx)
+      continue;
+    const size_t modrm_at = c.modrm_at;
+    if (c.bytes[modrm_at] != kModRm)
+      continue;
+    std::vector<uint8_t> form(c.bytes.begin(), c.bytes.begin() + modrm_at);
+    const uint32_t address = SimdOracle::kOperandAddress;
+    form.insert(form.end(), {0x0c, 0x25, static_cast<uint8_t>(address),
+                             static_cast<uint8_t>(address >> 8),
+                             static_cast<uint8_t>(address >> 16),
+                             static_cast<uint8_t>(address >> 24)});
+    form.insert(form.end(), c.bytes.begin() + modrm_at + 1, c.bytes.end());
+    Instruction check;
+    if (decode(form.data(), static_cast<unsigned>(form.size()),
+               CodeSize::Bits64, check) == DecodeStatus::Ok)
+      c.memory_form = form;
+  }
 }
 
 void require_match(const std::vector<OracleCase> &cases, unsigned iterations,
@@ -61,7 +96,8 @@ TEST_CASE("SSE/SSE2 arithmetic matches the host under every MXCSR mode",
   add(cases, {NP, 0xf3}, {0x53}, Inputs::Float);
   for (uint8_t op : {0x7c, 0x7d, 0xd0})
     add(cases, {0x66, 0xf2}, {op}, Inputs::Float);
-  require_match(cases, 12, 32);
+  add_memory_forms(cases);
+  require_match(cases, 100, 32);
 }
 
 TEST_CASE("SSE compares and COMIS/UCOMIS match the host", "[simd][oracle]") {
@@ -70,7 +106,8 @@ TEST_CASE("SSE compares and COMIS/UCOMIS match the host", "[simd][oracle]") {
     add(cases, {NP, 0x66, 0xf3, 0xf2}, {0xc2}, Inputs::Float, false, imm);
   add(cases, {NP, 0x66}, {0x2e}, Inputs::Float, true);
   add(cases, {NP, 0x66}, {0x2f}, Inputs::Float, true);
-  require_match(cases, 10, 8);
+  add_memory_forms(cases);
+  require_match(cases, 200, 8);
 }
 
 TEST_CASE("SSE conversions match the host under every MXCSR mode",
@@ -88,7 +125,8 @@ TEST_CASE("SSE conversions match the host under every MXCSR mode",
     add(cases, {0xf3, 0xf2}, {0x2c}, Inputs::Float, false, -1, kModRm, rex);
     add(cases, {0xf3, 0xf2}, {0x2d}, Inputs::Float, false, -1, kModRm, rex);
   }
-  require_match(cases, 12, 32);
+  add_memory_forms(cases);
+  require_match(cases, 100, 32);
 }
 
 TEST_CASE("SSE4.1 ROUND, DPPS/DPPD, blends and INSERTPS/EXTRACTPS match "
@@ -99,13 +137,18 @@ TEST_CASE("SSE4.1 ROUND, DPPS/DPPD, blends and INSERTPS/EXTRACTPS match "
     for (uint8_t op : {0x08, 0x09, 0x0a, 0x0b})
       add(cases, {0x66}, {0x3a, op}, Inputs::Float, false, imm);
   for (int imm : {0xff, 0x31, 0xf1, 0x7c, 0x13, 0x22})
-    for (uint8_t op : {0x40, 0x41, 0x0c, 0x0d, 0x21})
+    for (uint8_t op : {0x40, 0x41, 0x0c, 0x0d})
       add(cases, {0x66}, {0x3a, op}, Inputs::Float, false, imm);
-  for (int imm : {0, 1, 2, 3, 0x45})
-    add(cases, {0x66}, {0x3a, 0x17}, Inputs::Float, false, imm);
   add(cases, {0x66}, {0x38, 0x14}, Inputs::Float);
   add(cases, {0x66}, {0x38, 0x15}, Inputs::Float);
-  require_match(cases, 6, 16);
+  add_memory_forms(cases);
+  // INSERTPS from memory ignores imm[7:6] and EXTRACTPS's r/m is its
+  // destination: register forms only.
+  for (int imm : {0xff, 0x31, 0xf1, 0x7c, 0x13, 0x22})
+    add(cases, {0x66}, {0x3a, 0x21}, Inputs::Float, false, imm);
+  for (int imm : {0, 1, 2, 3, 0x45})
+    add(cases, {0x66}, {0x3a, 0x17}, Inputs::Float, false, imm);
+  require_match(cases, 50, 16);
 }
 
 TEST_CASE("Float moves, logic, shuffles and mask extraction match the host",
@@ -119,7 +162,7 @@ TEST_CASE("Float moves, logic, shuffles and mask extraction match the host",
     add(cases, {NP, 0x66}, {op}, Inputs::Float);
   for (int imm : {0x00, 0x1b, 0xe4, 0x4e, 0xff, 0x01, 0x02, 0x03})
     add(cases, {NP, 0x66}, {0xc6}, Inputs::Float, false, imm);
-  require_match(cases, 20, 1);
+  require_match(cases, 400, 1);
 }
 
 TEST_CASE("MMX and SSE2 packed integer ops match the host", "[simd][oracle]") {
@@ -152,7 +195,8 @@ TEST_CASE("MMX and SSE2 packed integer ops match the host", "[simd][oracle]") {
       add(cases, {0x66}, {0x73}, Inputs::Integer, false, imm,
           static_cast<uint8_t>(0xc2 | group << 3));
   }
-  require_match(cases, 40, 1);
+  add_memory_forms(cases);
+  require_match(cases, 400, 1);
 }
 
 TEST_CASE("SSSE3 and SSE4.1 integer ops match the host", "[simd][oracle]") {
@@ -171,7 +215,8 @@ TEST_CASE("SSSE3 and SSE4.1 integer ops match the host", "[simd][oracle]") {
   for (int imm : {0x00, 0x5a, 0xff, 0x81, 0x01, 0x05, 0x07, 0x13})
     for (uint8_t op : {0x0e, 0x42, 0x44})
       add(cases, {0x66}, {0x3a, op}, Inputs::Integer, false, imm);
-  require_match(cases, 40, 1);
+  add_memory_forms(cases);
+  require_match(cases, 400, 1);
 }
 
 TEST_CASE("Moves between general, MMX and XMM registers match the host",
@@ -198,7 +243,7 @@ TEST_CASE("Moves between general, MMX and XMM registers match the host",
     add(cases, {NP, 0x66, 0xf3}, {op}, Inputs::Integer);
   add(cases, {0xf3}, {0x7e}, Inputs::Integer);
   add(cases, {0x66, 0xf3, 0xf2}, {0xd6}, Inputs::Integer);
-  require_match(cases, 20, 1);
+  require_match(cases, 400, 1);
 }
 
 TEST_CASE("PCMPESTRI/PCMPESTRM/PCMPISTRI/PCMPISTRM match the host for every "
@@ -212,8 +257,9 @@ TEST_CASE("PCMPESTRI/PCMPESTRM/PCMPISTRI/PCMPISTRM match the host for every "
   for (int imm = 0; imm < 128; imm++)
     for (uint8_t op : {0x60, 0x61})
       add(wide, {0x66}, {0x3a, op}, Inputs::Text, true, imm, kModRm, 0x48);
-  require_match(cases, 12, 1);
-  require_match(wide, 4, 1);
+  add_memory_forms(cases);
+  require_match(cases, 100, 1);
+  require_match(wide, 50, 1);
 }
 
 TEST_CASE("CRC32 matches the host for every operand size", "[simd][oracle]") {
@@ -223,5 +269,5 @@ TEST_CASE("CRC32 matches the host for every operand size", "[simd][oracle]") {
   add(cases, {0x66}, {0x38, 0xf1}, Inputs::Integer, false, -1, kModRm, 0xf2);
   add(cases, {0xf2}, {0x38, 0xf0}, Inputs::Integer, false, -1, kModRm, 0x48);
   add(cases, {0xf2}, {0x38, 0xf1}, Inputs::Integer, false, -1, kModRm, 0x48);
-  require_match(cases, 200, 1);
+  require_match(cases, 5000, 1);
 }
