@@ -8,7 +8,7 @@ namespace sable::cpu {
 
 namespace {
 
-constexpr uint32_t kMaxBasicLeaf = 0xb;
+constexpr uint32_t kMaxBasicLeaf = 0xd;
 constexpr uint32_t kMaxExtendedLeaf = 0x80000008;
 
 // Family 6, model 15, stepping 11 (no particular part: unknown vendor).
@@ -19,6 +19,7 @@ constexpr char kBrand[49] = "Sable software CPU";
 
 // CPUID.1:EDX
 enum : uint32_t {
+  F1D_FPU = 1u << 0,
   F1D_PSE = 1u << 3,
   F1D_TSC = 1u << 4,
   F1D_MSR = 1u << 5,
@@ -30,13 +31,29 @@ enum : uint32_t {
   F1D_PGE = 1u << 13,
   F1D_CMOV = 1u << 15,
   F1D_PAT = 1u << 16,
+  F1D_MMX = 1u << 23,
+  F1D_FXSR = 1u << 24,
+  F1D_SSE = 1u << 25,
+  F1D_SSE2 = 1u << 26,
 };
 // CPUID.1:ECX
 enum : uint32_t {
+  F1C_SSE3 = 1u << 0,
+  F1C_PCLMULQDQ = 1u << 1,
+  F1C_SSSE3 = 1u << 9,
   F1C_CX16 = 1u << 13,
+  F1C_SSE41 = 1u << 19,
+  F1C_SSE42 = 1u << 20,
   F1C_MOVBE = 1u << 22,
   F1C_POPCNT = 1u << 23,
+  F1C_XSAVE = 1u << 26,
+  F1C_OSXSAVE = 1u << 27,
 };
+// CPUID.0xD: XSAVE components x87 and SSE in the standard format (the
+// 512-byte legacy area and the 64-byte header); XSAVEOPT.
+constexpr uint32_t kXsaveComponents = 3;
+constexpr uint32_t kXsaveAreaSize = 512 + 64;
+constexpr uint32_t kXsaveoptSupported = 1u << 0;
 // CPUID.7.0:EBX
 enum : uint32_t {
   F7B_SMEP = 1u << 7,
@@ -45,6 +62,7 @@ enum : uint32_t {
 // CPUID.80000001:ECX / EDX
 enum : uint32_t {
   F81C_LAHF_LM = 1u << 0,
+  F81C_ABM = 1u << 5, // LZCNT
   F81D_SYSCALL = 1u << 11,
   F81D_NX = 1u << 20,
   F81D_PAGE1GB = 1u << 26,
@@ -85,9 +103,13 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
   case 1:
     r.eax = cpuid_signature();
     r.ebx = (apic_id & 0xff) << 24;
-    r.ecx = F1C_CX16 | F1C_MOVBE | F1C_POPCNT;
-    r.edx = F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_SEP |
-            F1D_MTRR | F1D_PGE | F1D_CMOV | F1D_PAT;
+    r.ecx = F1C_SSE3 | F1C_PCLMULQDQ | F1C_SSSE3 | F1C_CX16 | F1C_SSE41 |
+            F1C_SSE42 | F1C_MOVBE | F1C_POPCNT | F1C_XSAVE;
+    if (state.cr4 & CR4_OSXSAVE)
+      r.ecx |= F1C_OSXSAVE;
+    r.edx = F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 |
+            F1D_SEP | F1D_MTRR | F1D_PGE | F1D_CMOV | F1D_PAT | F1D_MMX |
+            F1D_FXSR | F1D_SSE | F1D_SSE2;
     if (state.msr.apic_base & kApicGlobalEnable)
       r.edx |= F1D_APIC;
     break;
@@ -108,11 +130,20 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
       r.ecx |= 2u << 8; // core level
     }
     break;
+  case 0xd:
+    if (subleaf == 0) {
+      r.eax = kXsaveComponents;
+      r.ebx = kXsaveAreaSize;
+      r.ecx = kXsaveAreaSize;
+    } else if (subleaf == 1) {
+      r.eax = kXsaveoptSupported;
+    }
+    break;
   case 0x80000000:
     r.eax = kMaxExtendedLeaf;
     break;
   case 0x80000001:
-    r.ecx = F81C_LAHF_LM;
+    r.ecx = F81C_LAHF_LM | F81C_ABM;
     r.edx = F81D_SYSCALL | F81D_NX | F81D_PAGE1GB | F81D_LM;
     break;
   case 0x80000002:

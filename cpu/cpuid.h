@@ -21,7 +21,8 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
                   uint32_t subleaf);
 
 // CR4 bits the features above make writable.
-constexpr uint64_t kSupportedCr4 =
-    CR4_TSD | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_SMEP | CR4_SMAP;
+constexpr uint64_t kSupportedCr4 = CR4_TSD | CR4_PSE | CR4_PAE | CR4_PGE |
+                                   CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT |
+                                   CR4_OSXSAVE | CR4_SMEP | CR4_SMAP;
 
 } // namespace sable::cpu

@@ -42,6 +42,8 @@ HandlerTable build_table() {
   register_flag_ops(table);
   register_system_ops(table);
   register_far_ops(table);
+  register_simd_ops(table);
+  register_x87_ops(table);
   for (size_t op = 0; op < kOpCount; op++)
     if (!table.handlers[op])
       table.handlers[op] = unimplemented;

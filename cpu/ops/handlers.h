@@ -40,5 +40,7 @@ void register_io_ops(HandlerTable &table);     // io.cpp: IN, OUT
 void register_flag_ops(HandlerTable &table);   // flags.cpp in ops/: CLC..STD, LAHF, SAHF, PUSHF, POPF, CLI, STI
 void register_system_ops(HandlerTable &table); // system.cpp: descriptor tables, CR/DR, MSR, CPUID, RDTSC, HLT, ...
 void register_far_ops(HandlerTable &table);    // far.cpp: far JMP/CALL/RET, IRET, INT*, SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS
+void register_simd_ops(HandlerTable &table);   // simd*.cpp: MMX, SSE..SSE4.2, FXSAVE/XSAVE, LDMXCSR/STMXCSR
+void register_x87_ops(HandlerTable &table);    // x87.cpp: the D8..DF escapes and FWAIT
 
 } // namespace sable::cpu
