@@ -39,7 +39,7 @@ Block *BlockCache::insert(std::unique_ptr<Block> block, bool &first_on_page) {
   if (slot) {
     slot->valid.store(false, std::memory_order_relaxed);
     forget_recent(slot.get());
-    retired_.push_back(std::move(slot));
+    retire(std::move(slot));
   }
   slot = std::move(block);
   return raw;
@@ -56,7 +56,7 @@ void BlockCache::invalidate_page(uint64_t physical) {
         continue;
       at->second->valid.store(false, std::memory_order_relaxed);
       forget_recent(at->second.get());
-      retired_.push_back(std::move(at->second));
+      retire(std::move(at->second));
       blocks_.erase(at);
     }
     page_blocks_.erase(listed);
@@ -65,9 +65,19 @@ void BlockCache::invalidate_page(uint64_t physical) {
     memory_->clear_page_flags(page, GuestMemory::PAGE_HAS_CODE);
 }
 
+void BlockCache::retire(std::unique_ptr<Block> block) {
+  retired_.push_back(std::move(block));
+  has_retired_.store(true, std::memory_order_release);
+}
+
 void BlockCache::release_retired() {
+  // Called between every two blocks: only take the lock when there is
+  // something to free.
+  if (!has_retired_.load(std::memory_order_acquire))
+    return;
   std::lock_guard guard(lock_);
   retired_.clear();
+  has_retired_.store(false, std::memory_order_relaxed);
 }
 
 void BlockCache::sync_layout(uint64_t generation) {
@@ -81,7 +91,7 @@ void BlockCache::clear() {
   std::lock_guard guard(lock_);
   for (auto &[key, block] : blocks_) {
     block->valid.store(false, std::memory_order_relaxed);
-    retired_.push_back(std::move(block));
+    retire(std::move(block));
   }
   for (std::atomic<Block *> &recent : recent_)
     recent.store(nullptr, std::memory_order_relaxed);

@@ -57,6 +57,8 @@ private:
   }
   // Drops `block` from the lookup array; under lock_.
   void forget_recent(const Block *block);
+  // Keeps an invalidated block alive until release_retired(); under lock_.
+  void retire(std::unique_ptr<Block> block);
 
   GuestMemory *memory_;
   // Direct-mapped array of recently found blocks, read without the lock by
@@ -69,6 +71,7 @@ private:
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;
   std::vector<std::unique_ptr<Block>> retired_;
+  std::atomic<bool> has_retired_{false};
   uint64_t layout_generation_ = 0;
 };
 
