@@ -327,6 +327,8 @@ constexpr Form kForms[] = {
   two(0x01, O::SGDT, Ms).group(0).mem(),
   two(0x01, O::MONITOR).group(1).rm_is(0),
   two(0x01, O::MWAIT).group(1).rm_is(1),
+  two(0x01, O::CLAC).group(1).rm_is(2),
+  two(0x01, O::STAC).group(1).rm_is(3),
   two(0x01, O::SIDT, Ms).group(1).mem(),
   two(0x01, O::XGETBV).group(2).rm_is(0),
   two(0x01, O::XSETBV).group(2).rm_is(1),

@@ -141,6 +141,16 @@ template <bool Enable> bool set_interrupt_flag(Cpu &cpu, const Instruction &) {
   return true;
 }
 
+// CLAC/STAC: SMAP's override of supervisor-mode access prevention; only at
+// CPL 0 (the decoder already limits them to SMAP's encodings).
+template <bool Set> bool set_access_flag(Cpu &cpu, const Instruction &) {
+  if (cpu.state.protected_mode() && cpu.state.cpl() > 0)
+    return cpu.fault(EXC_UD);
+  cpu.state.rflags =
+      Set ? cpu.state.rflags | AC : cpu.state.rflags & ~uint64_t{AC};
+  return true;
+}
+
 } // namespace
 
 void register_flag_ops(HandlerTable &table) {
@@ -153,6 +163,8 @@ void register_flag_ops(HandlerTable &table) {
   table.set(Op::SAHF, sahf);
   table.set(Op::PUSHF, pushf);
   table.set(Op::POPF, popf);
+  table.set(Op::CLAC, set_access_flag<false>);
+  table.set(Op::STAC, set_access_flag<true>);
   table.set(Op::CLI, set_interrupt_flag<false>);
   table.set(Op::STI, set_interrupt_flag<true>);
 }

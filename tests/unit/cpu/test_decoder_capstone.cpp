@@ -326,8 +326,8 @@ const char *allowed_invalid(const Case &c) {
       // SVM
       "vmrun", "vmmcall", "vmload", "vmsave", "stgi", "clgi", "skinit",
       "invlpga",
-      // TSX, SMAP, PKU, SGX, ADX, RDPID
-      "xbegin", "xabort", "xend", "xtest", "clac", "stac", "rdpkru", "wrpkru",
+      // TSX, PKU, SGX, ADX, RDPID
+      "xbegin", "xabort", "xend", "xtest", "rdpkru", "wrpkru",
       "encls", "enclu", "adcx", "adox", "rdpid"};
   for (const char *name : kUnadvertised)
     if (c.mnemonic_is(name))

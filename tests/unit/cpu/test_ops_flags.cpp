@@ -142,3 +142,15 @@ TEST_CASE("virtual-8086 PUSHF/POPF: IOPL 3 runs, IOPL < 3 faults or uses VME") {
   CHECK(vme.faulted_with(EXC_GP));
   CHECK(vme.gpr(RSP) == sp - 2);
 }
+
+TEST_CASE("CLAC and STAC clear and set RFLAGS.AC at CPL 0 only") {
+  OpsMachine m(CodeSize::Bits64);
+  m.state().rflags |= AC;
+  REQUIRE(m.run({0x0f, 0x01, 0xca})); // clac
+  CHECK_FALSE(m.cpu->rflags() & AC);
+  REQUIRE(m.run({0x0f, 0x01, 0xcb})); // stac
+  CHECK(m.cpu->rflags() & AC);
+  set_cpl3(m, 3);
+  CHECK_FALSE(m.run({0x0f, 0x01, 0xca}));
+  CHECK(m.cpu->pending.vector == EXC_UD);
+}
