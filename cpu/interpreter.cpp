@@ -3,6 +3,8 @@
 
 #include <capstone/capstone.h>
 #include <cinttypes>
+#include <cstdio>
+#include <string>
 
 #include "cpu/block_cache.h"
 #include "cpu/cpu.h"
@@ -16,6 +18,23 @@
 namespace sable::cpu {
 
 namespace {
+
+// Guests that hit an encoding sable rejects get #UD; -d guest_errors shows
+// the bytes, which tells an unimplemented instruction from a guest bug.
+void log_invalid_encoding(uint64_t linear, const uint8_t *bytes,
+                          unsigned length) {
+  if (!log_enabled(LOG_GUEST_ERRORS))
+    return;
+  std::string text;
+  char hex[4];
+  for (unsigned i = 0; i < length; ++i) {
+    std::snprintf(hex, sizeof hex, " %02x", bytes[i]);
+    text += hex;
+  }
+  log_write("invalid opcode at linear 0x%llx:%s\n",
+            static_cast<unsigned long long>(linear), text.c_str());
+}
+
 
 constexpr unsigned kMaxBlockInstructions = 64;
 constexpr unsigned kMaxInstructionLength = 15;
@@ -151,6 +170,9 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
       break;
     }
     block->instructions.push_back(insn);
+    if (status == DecodeStatus::Invalid)
+      log_invalid_encoding(linear + (offset - start), page + offset,
+                           std::min(available, kMaxInstructionLength));
     offset += insn.length;
     if (status == DecodeStatus::Invalid || ends_block(insn) ||
         offset >= kPageSize)
