@@ -168,6 +168,20 @@ bool negligible(const Wide &term, const Wide &sum) {
   return term.zero() || (!sum.zero() && term.exponent < sum.exponent - 130);
 }
 
+// The sum of a series whose first dropped term is `dropped`: one unit in
+// the last of 128 places towards it, so that the result stays inexact and
+// on the right side of a value that fits 64 bits (sin x for tiny x lies
+// just below x, not on it).
+Wide settle(Wide sum, const Wide &dropped) {
+  if (dropped.zero())
+    return sum;
+  if (dropped.sign == sum.sign) {
+    sum.significand |= 1;
+    return sum;
+  }
+  return normalized(sum.sign, sum.exponent, sum.significand - 1);
+}
+
 // sin(r) and cos(r) for |r| <= pi/4.
 Wide sine_series(const Wide &r) {
   const Wide r2 = multiply(r, r);
@@ -176,7 +190,7 @@ Wide sine_series(const Wide &r) {
   for (unsigned k = 1; k < 60; k++) {
     term = negate(divide_small(multiply(term, r2), (2 * k) * (2 * k + 1)));
     if (negligible(term, sum))
-      break;
+      return settle(sum, term);
     sum = add(sum, term);
   }
   return sum;
@@ -189,7 +203,7 @@ Wide cosine_series(const Wide &r) {
   for (unsigned k = 1; k < 60; k++) {
     term = negate(divide_small(multiply(term, r2), (2 * k - 1) * (2 * k)));
     if (negligible(term, sum))
-      break;
+      return settle(sum, term);
     sum = add(sum, term);
   }
   return sum;
@@ -271,7 +285,7 @@ Wide atan_series(const Wide &u) { // |u| <= tan(pi/8)
     power = negate(multiply(power, u2));
     const Wide term = divide_small(power, 2 * k + 1);
     if (negligible(term, sum))
-      break;
+      return settle(sum, term);
     sum = add(sum, term);
   }
   return sum;
@@ -294,7 +308,7 @@ Wide double_atanh_series(const Wide &s) {
     power = multiply(power, s2);
     const Wide term = divide_small(power, 2 * k + 1);
     if (negligible(term, sum))
-      break;
+      return scaled(settle(sum, term), 1);
     sum = add(sum, term);
   }
   return scaled(sum, 1);
@@ -322,7 +336,7 @@ Wide expm1_series(const Wide &t) {
   for (unsigned k = 2; k < 80; k++) {
     term = divide_small(multiply(term, t), k);
     if (negligible(term, sum))
-      break;
+      return settle(sum, term);
     sum = add(sum, term);
   }
   return sum;
@@ -413,6 +427,12 @@ bool f80_tan(Float80 a, Float80 &tangent, FpContext &ctx) {
   }
   unsigned quadrant;
   const Wide r = reduce_quadrant(a, quadrant);
+  if (quadrant == 0 && r.exponent < -70) {
+    // tan r = r + r^3/3 + ...: just above r, which the quotient of the
+    // two series would not resolve.
+    tangent = to_f80(settle(r, r), ctx);
+    return true;
+  }
   const Wide s = sine_series(r);
   const Wide c = cosine_series(r);
   tangent = to_f80((quadrant & 1) ? negate(divide(c, s)) : divide(s, c), ctx);

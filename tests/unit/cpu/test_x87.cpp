@@ -500,3 +500,119 @@ TEST_CASE("x87: transcendental special values match the host exactly",
   }
   CHECK(failures == 0);
 }
+
+TEST_CASE("x87: FPTAN, FSINCOS and FSIN leave the stack as the host does",
+          "[x87]") {
+  const Float80 values[] = {
+      kF80Zero,
+      f80_negate(kF80Zero),
+      kF80Infinity,
+      kF80Indefinite,
+      {0xa000000000000000ull, 0x7fff},     // SNaN
+      {0x8000000000000000ull, 16383 + 63}, // out of range: C2
+      from_double(0.5),
+      from_double(-1e-300),
+  };
+  for (const Float80 &a : values) {
+    INFO("operand " << std::hex << a.sign_exponent << ":" << a.significand);
+    const uint16_t mask = 0x3f | kC0 | kC2 | kC3 | 0x3800;
+    const HostResult tan = host_fptan(a, 0x037f);
+    OpsMachine m;
+    load_stack(m, {a});
+    REQUIRE(m.run({0xd9, 0xf2})); // FPTAN
+    CHECK((m.state().fpu.fsw & mask) == (tan.fsw & mask));
+    if (tan.fsw & kC2) { // out of range: nothing pushed, ST(0) unchanged
+      CHECK(st(m, 0) == a);
+      CHECK(top(m) == 7);
+      continue;
+    }
+    CHECK(st(m, 0) == tan.second);
+    CHECK(st(m, 1) == tan.value);
+
+    const HostResult sincos = host_fsincos(a, 0x037f);
+    m.state().fpu.fsw = 0;
+    load_stack(m, {a});
+    REQUIRE(m.run({0xd9, 0xfb})); // FSINCOS
+    CHECK((m.state().fpu.fsw & mask) == (sincos.fsw & mask));
+    CHECK(ulp_distance(st(m, 0), sincos.second) <= 1);
+    CHECK(ulp_distance(st(m, 1), sincos.value) <= 1);
+
+    const HostResult sine = host_fsin(a, kF80Zero, 0x037f);
+    OpsMachine single;
+    load_stack(single, {a, kF80Zero});
+    REQUIRE(single.run({0xd9, 0xfe})); // FSIN
+    CHECK((single.state().fpu.fsw & mask) == (sine.fsw & mask));
+    CHECK(ulp_distance(st(single, 0), sine.value) <= 1);
+  }
+}
+
+TEST_CASE("x87: real-mode FNSTENV image and the 16-bit format", "[x87]") {
+  OpsMachine m(CodeSize::Bits16);
+  m.state().seg[CS] = {0x0100, 0x1000, 0xffff, kRealCode};
+  m.state().seg[DS] = {0x0200, 0x2000, 0xffff, kRealData};
+  m.state().rip = 0x0010;
+  m.memory.write(0x1010, "\xd9\xe8", 2);
+  REQUIRE(m.run({0xd9, 0xe8}));             // FLD1 at 0100:0010
+  REQUIRE(m.run({0xdd, 0x06, 0x34, 0x00})); // FLD qword [0x34]
+  REQUIRE(m.run({0xd9, 0x36, 0x00, 0x01})); // FNSTENV [0x100], 14 bytes
+  const uint64_t image = 0x2000 + 0x100;
+  CHECK(m.peek<uint16_t>(image + 0) == 0x037f);
+  CHECK(m.peek<uint16_t>(image + 2) == m.state().fpu.fsw);
+  CHECK(m.peek<uint16_t>(image + 4) == 0x1fff); // R6 zero, R7 valid
+  const uint32_t ip = 0x1000 + 0x12;            // linear address of FLD m64
+  CHECK(m.peek<uint16_t>(image + 6) == (ip & 0xffff));
+  CHECK(m.peek<uint16_t>(image + 8) == (((ip >> 16) << 12) | 0x506));
+  const uint32_t dp = 0x2000 + 0x34;
+  CHECK(m.peek<uint16_t>(image + 10) == (dp & 0xffff));
+  CHECK(m.peek<uint16_t>(image + 12) == ((dp >> 16) << 12));
+  // The 0x66 prefix selects the 28-byte layout.
+  REQUIRE(m.run({0x66, 0xd9, 0x36, 0x00, 0x02}));
+  CHECK(m.peek<uint32_t>(0x2000 + 0x200) == 0xffff037f);
+  CHECK(m.peek<uint32_t>(0x2000 + 0x20c) == (ip & 0xffff));
+}
+
+TEST_CASE("x87: FINCSTP, FDECSTP, FFREE and FXAM of an empty register",
+          "[x87]") {
+  OpsMachine m;
+  load_stack(m, {from_double(1.0), from_double(2.0)});
+  REQUIRE(m.run({0xd9, 0xf7})); // FINCSTP: TOP+1, no tag change
+  CHECK(top(m) == 7);
+  CHECK(st(m, 0) == from_double(2.0));
+  CHECK(st(m, 7) == from_double(1.0));
+  CHECK(st_valid(m, 7));
+  REQUIRE(m.run({0xd9, 0xf6})); // FDECSTP
+  CHECK(st(m, 0) == from_double(1.0));
+  REQUIRE(m.run({0xdd, 0xc1})); // FFREE ST(1)
+  CHECK_FALSE(st_valid(m, 1));
+  REQUIRE(m.run({0xd9, 0xc9})); // FXCH with an empty ST(1): underflow
+  CHECK((m.state().fpu.fsw & (kIE | kSF)) == (kIE | kSF));
+  CHECK(st(m, 0) == kF80Indefinite);
+  CHECK(st(m, 1) == from_double(1.0));
+  REQUIRE(m.run({0xdd, 0xc0})); // FFREE ST(0)
+  REQUIRE(m.run({0xd9, 0xe5})); // FXAM: empty is C3 + C0
+  CHECK((m.state().fpu.fsw & (kC0 | kC2 | kC3)) == (kC3 | kC0));
+}
+
+TEST_CASE("x87: stores with unmasked exceptions leave memory alone", "[x87]") {
+  OpsMachine m;
+  m.state().fpu.fcw = 0x037f & ~0x01; // IE unmasked
+  m.poke<uint32_t>(0x2000, 0x12345678);
+  load_stack(m, {kF80Infinity});
+  REQUIRE(m.run({0xdb, 0x1d, 0x00, 0x20, 0x00, 0x00})); // FISTP dword
+  CHECK(m.peek<uint32_t>(0x2000) == 0x12345678);
+  CHECK(top(m) == 7); // no pop
+  CHECK((m.state().fpu.fsw & (kIE | kES)) == (kIE | kES));
+  m.state().fpu.fsw &= ~0x80ff;
+  m.state().fpu.fcw = 0x037f & ~0x08; // OE unmasked
+  load_stack(m, {Float80{0x8000000000000000ull, 16383 + 200}});
+  REQUIRE(m.run({0xd9, 0x1d, 0x00, 0x20, 0x00, 0x00})); // FSTP dword
+  CHECK(m.peek<uint32_t>(0x2000) == 0x12345678);
+  CHECK((m.state().fpu.fsw & 0x08) != 0);
+  // Masked: the integer indefinite is stored and the stack popped.
+  m.state().fpu.fcw = 0x037f;
+  m.state().fpu.fsw = 0;
+  load_stack(m, {kF80Infinity});
+  REQUIRE(m.run({0xdb, 0x1d, 0x00, 0x20, 0x00, 0x00}));
+  CHECK(m.peek<uint32_t>(0x2000) == 0x80000000);
+  CHECK(m.state().fpu.ftw == 0);
+}
