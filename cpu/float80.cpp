@@ -62,6 +62,14 @@ Float80 signed_infinity(bool sign) {
   return pack(sign, 0x7fff, kIntegerBit);
 }
 
+// A pseudo-denormal (exponent 0 with the integer bit set) passed through
+// unchanged comes out in its normal encoding, exponent 1.
+Float80 canonical(Float80 v) {
+  if (v.exponent() == 0 && (v.significand & kIntegerBit))
+    v.sign_exponent |= 1;
+  return v;
+}
+
 Float80 quieted(Float80 v) {
   v.significand |= kQuietBit;
   return v;
@@ -520,7 +528,7 @@ Float80 f80_scale(Float80 a, Float80 b, FpContext &ctx) {
     return grow ? signed_infinity(a.sign()) : signed_zero(a.sign());
   }
   if (ca == FpClass::Zero || ca == FpClass::Infinity || cb == FpClass::Zero)
-    return a;
+    return canonical(a);
   // Any |scale| beyond the exponent range gives the same overflow or
   // underflow, so it is clamped before it can overflow int32.
   int32_t scale = 0;
@@ -579,7 +587,7 @@ FpRemainder f80_remainder(Float80 a, Float80 b, bool nearest, FpContext &ctx) {
   const Unpacked y = unpack(b);
   const int32_t difference = x.exponent - y.exponent;
   if (cb == FpClass::Infinity) {
-    result.value = a;
+    result.value = canonical(a);
     return result;
   }
   if (difference < (nearest ? -1 : 0)) {
