@@ -216,8 +216,17 @@ TEST_CASE("x87: FNSTENV layout matches the host", "[x87]") {
   CHECK(m.peek<uint32_t>(0x300c) == fldpi_address);
   CHECK(m.peek<uint32_t>(0x3010) == (0x08u | (uint32_t{0x1eb} << 16)));
   CHECK((m.peek<uint32_t>(0x3018) >> 16) == (host_env[6] >> 16));
-  // FNSTENV masks every exception afterwards; FLDENV brings the image back.
-  CHECK((m.state().fpu.fcw & 0x3f) == 0x3f);
+  // The 16-bit protected-mode image (operand-size prefix); FNSTENV masks
+  // every exception afterwards.
+  m.state().fpu.fcw = 0x0372;
+  REQUIRE(m.run({0x66, 0xd9, 0x35, 0x00, 0x31, 0x00, 0x00}));
+  CHECK(m.state().fpu.fcw == 0x037f);
+  CHECK(m.peek<uint16_t>(0x3100) == 0x0372);
+  CHECK(m.peek<uint16_t>(0x3104) == (host_env[2] & 0xffff));
+  CHECK(m.peek<uint16_t>(0x3106) == (fldpi_address & 0xffff));
+  CHECK(m.peek<uint16_t>(0x3108) == 0x08);
+  CHECK(m.peek<uint16_t>(0x310e) == 0); // nothing past the 14 bytes
+  // FLDENV brings the image back.
   m.poke<uint16_t>(0x3000, 0x037b);
   REQUIRE(m.run({0xd9, 0x25, 0x00, 0x30, 0x00, 0x00})); // FLDENV
   CHECK(m.state().fpu.fcw == 0x037b);
