@@ -183,10 +183,6 @@ Rounded round_to_format(bool sign, int32_t exponent, uint128 significand,
   return {exponent, static_cast<uint64_t>(kept << (64 - precision))};
 }
 
-unsigned context_precision(const FpContext &ctx) {
-  return ctx.precision;
-}
-
 // Handles unsupported encodings and NaNs of a two-operand arithmetic
 // instruction (true: `result` is final) and raises DE for denormals.
 bool special_operands(Float80 a, Float80 b, FpContext &ctx, Float80 &result) {
@@ -247,7 +243,7 @@ Float80 add_magnitudes(Float80 a, Float80 b, bool negate_b, FpContext &ctx) {
   const bool exact_zero_sign = ctx.rounding == FpRounding::Down;
   if (ca == FpClass::Zero && cb == FpClass::Zero)
     return signed_zero(a.sign() == sign_b ? a.sign() : exact_zero_sign);
-  const unsigned precision = context_precision(ctx);
+  const unsigned precision = ctx.precision;
   if (ca == FpClass::Zero) {
     const Unpacked y = unpack(b);
     return f80_round(sign_b, y.exponent, uint128{y.significand} << 64, ctx,
@@ -415,7 +411,7 @@ Float80 f80_mul(Float80 a, Float80 b, FpContext &ctx) {
   const Unpacked y = unpack(b);
   const uint128 product = uint128{x.significand} * y.significand;
   return f80_round(sign, x.exponent + y.exponent - kBias + 1, product, ctx,
-                   context_precision(ctx));
+                   ctx.precision);
 }
 
 Float80 f80_div(Float80 a, Float80 b, FpContext &ctx) {
@@ -451,7 +447,7 @@ Float80 f80_div(Float80 a, Float80 b, FpContext &ctx) {
   const uint128 quotient = (uint128{high} << 64) | low | sticky;
   const int32_t exponent =
       x.exponent - y.exponent + kBias - (at_least_one ? 0 : 1);
-  return f80_round(sign, exponent, quotient, ctx, context_precision(ctx));
+  return f80_round(sign, exponent, quotient, ctx, ctx.precision);
 }
 
 Float80 f80_sqrt(Float80 a, FpContext &ctx) {
@@ -490,8 +486,7 @@ Float80 f80_sqrt(Float80 a, FpContext &ctx) {
     extra = 1;
   const int32_t exponent =
       (unbiased - 63 - static_cast<int32_t>(scale)) / 2 + 63 + kBias;
-  return f80_round(false, exponent, (root << 64) | extra, ctx,
-                   context_precision(ctx));
+  return f80_round(false, exponent, (root << 64) | extra, ctx, ctx.precision);
 }
 
 Float80 f80_round_to_integer(Float80 a, FpContext &ctx) {

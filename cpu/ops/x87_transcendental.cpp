@@ -363,10 +363,6 @@ bool nan_or_unsupported(Float80 a, Float80 b, FpContext &ctx, Float80 &result) {
   return false;
 }
 
-Float80 signed_value(Float80 v, bool negative) {
-  return f80_with_sign(v, negative);
-}
-
 } // namespace
 
 bool f80_sin_cos(Float80 a, Float80 *sine, Float80 *cosine, FpContext &ctx) {
@@ -455,7 +451,7 @@ Float80 f80_atan2(Float80 y, Float80 x, FpContext &ctx) {
     angle = x.sign() ? add(kHalfPi, kQuarterPi) : kQuarterPi;
   } else if (cx == FpClass::Infinity) {
     if (!x.sign())
-      return signed_value(kF80Zero, negative);
+      return f80_with_sign(kF80Zero, negative);
     angle = kPiWide;
   } else if (cx == FpClass::Zero || cy == FpClass::Infinity) {
     angle = kHalfPi;
@@ -509,23 +505,23 @@ Float80 f80_y_log2_x(Float80 y, Float80 x, FpContext &ctx) {
       return invalid(ctx);
     if (!y_infinite)
       ctx.raise(FP_ZERO_DIVIDE);
-    return signed_value(kF80Infinity, !y.sign());
+    return f80_with_sign(kF80Infinity, !y.sign());
   }
   if (cx == FpClass::Infinity) {
     if (y_zero)
       return invalid(ctx);
-    return signed_value(kF80Infinity, y.sign());
+    return f80_with_sign(kF80Infinity, y.sign());
   }
   if (x == kF80One) {
     if (y_infinite)
       return invalid(ctx);
-    return signed_value(kF80Zero, y.sign());
+    return f80_with_sign(kF80Zero, y.sign());
   }
   const bool below_one = x.exponent() < kBias;
   if (y_infinite)
-    return signed_value(kF80Infinity, y.sign() != below_one);
+    return f80_with_sign(kF80Infinity, y.sign() != below_one);
   if (y_zero)
-    return signed_value(kF80Zero, y.sign() != below_one);
+    return f80_with_sign(kF80Zero, y.sign() != below_one);
   return to_f80(multiply(from_f80(y), log2_of(from_f80(x))), ctx);
 }
 
@@ -542,12 +538,12 @@ Float80 f80_y_log2_xp1(Float80 y, Float80 x, FpContext &ctx) {
   if (cx == FpClass::Zero) {
     if (cy == FpClass::Infinity)
       return invalid(ctx);
-    return signed_value(kF80Zero, x.sign() != y.sign());
+    return f80_with_sign(kF80Zero, x.sign() != y.sign());
   }
   if (cy == FpClass::Infinity)
-    return signed_value(kF80Infinity, x.sign() != y.sign());
+    return f80_with_sign(kF80Infinity, x.sign() != y.sign());
   if (cy == FpClass::Zero)
-    return signed_value(kF80Zero, x.sign() != y.sign());
+    return f80_with_sign(kF80Zero, x.sign() != y.sign());
   Wide logarithm;
   if (wx.exponent < -2) { // |x| < 1/4: ln(1 + x) = 2 atanh(x / (2 + x))
     const Wide s = divide(wx, add(scaled(kOne, 1), wx));
