@@ -152,14 +152,6 @@ public:
       f_.fsw |= FSW_ES | FSW_B;
     return !blocked;
   }
-  // For stores to memory, unmasked overflow and underflow also keep the
-  // destination unchanged.
-  bool report_store() {
-    const uint8_t unmasked = ctx_.flags & ~f_.fcw & kFpAllExceptions;
-    const bool ok = report();
-    return ok && !(unmasked & (FP_OVERFLOW | FP_UNDERFLOW));
-  }
-
   // ---- memory operand
   uint64_t offset() const { return cpu_.effective_address(insn_); }
   bool read_memory(void *data, unsigned size) {
@@ -436,15 +428,19 @@ bool store_st0(X87 &x, unsigned size, bool pop, Convert convert) {
     x.ctx().flags = 0;
   } else {
     bits = convert(x.get(0), x.ctx());
+    // Unmasked overflow and underflow keep a memory destination
+    // unchanged too, and then report no rounding (PE, C1).
     const uint8_t unmasked = x.ctx().flags & ~x.fpu().fcw & kFpAllExceptions;
-    if (unmasked & (FP_INVALID | FP_DENORMAL | FP_OVERFLOW | FP_UNDERFLOW)) {
-      x.report_store();
+    if (unmasked & (FP_INVALID | FP_OVERFLOW | FP_UNDERFLOW)) {
+      x.ctx().flags &= ~FP_PRECISION;
+      x.ctx().rounded_up = false;
+      x.report();
       return true;
     }
   }
   if (!x.write_memory(&bits, size))
     return false;
-  x.report_store();
+  x.report();
   if (pop)
     x.pop();
   return true;

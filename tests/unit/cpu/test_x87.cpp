@@ -625,3 +625,85 @@ TEST_CASE("x87: stores with unmasked exceptions leave memory alone", "[x87]") {
   CHECK(m.peek<uint32_t>(0x2000) == 0x80000000);
   CHECK(m.state().fpu.ftw == 0);
 }
+
+namespace {
+
+// A store of ST(0) = a by `insn` over a sentinel, with any control word:
+// the exception is raised by the store itself and only delivered by a
+// later waiting instruction, which never comes (FNSTSW, FNINIT).
+#define SABLE_HOST_STORE_OVER(name, insn)                                      \
+  uint64_t name(Float80 a, uint16_t fcw, uint16_t &fsw) {                      \
+    uint64_t out = 0x5a5a5a5a5a5a5a5aull;                                      \
+    const uint16_t default_cw = 0x037f;                                        \
+    asm volatile("fninit\n\t"                                                  \
+                 "fldcw %[cw]\n\t"                                             \
+                 "fldt %[a]\n\t" insn "\n\t"                                   \
+                 "fnstsw %[sw]\n\t"                                            \
+                 "fninit\n\t"                                                  \
+                 "fldcw %[dcw]"                                                \
+                 : [m] "+m"(out), [sw] "=m"(fsw)                               \
+                 : [a] "m"(a), [cw] "m"(fcw), [dcw] "m"(default_cw)            \
+                 : SABLE_X87_CLOBBERS);                                        \
+    return out;                                                                \
+  }
+
+SABLE_HOST_STORE_OVER(host_store_fstps, "fstps %[m]")
+SABLE_HOST_STORE_OVER(host_store_fstpl, "fstpl %[m]")
+SABLE_HOST_STORE_OVER(host_store_fistpl, "fistpl %[m]")
+SABLE_HOST_STORE_OVER(host_store_fistps, "fistps %[m]")
+SABLE_HOST_STORE_OVER(host_store_fistpll, "fistpll %[m]")
+SABLE_HOST_STORE_OVER(host_store_fisttpl, "fisttpl %[m]")
+
+struct StoreForm {
+  std::initializer_list<uint8_t> bytes; // [0x2000]
+  uint64_t (*host)(Float80, uint16_t, uint16_t &);
+};
+
+} // namespace
+
+TEST_CASE("x87: stores under unmasked exceptions match the host", "[x87]") {
+  const StoreForm forms[] = {
+      {{0xd9, 0x1d, 0x00, 0x20, 0x00, 0x00}, host_store_fstps},
+      {{0xdd, 0x1d, 0x00, 0x20, 0x00, 0x00}, host_store_fstpl},
+      {{0xdb, 0x1d, 0x00, 0x20, 0x00, 0x00}, host_store_fistpl},
+      {{0xdf, 0x1d, 0x00, 0x20, 0x00, 0x00}, host_store_fistps},
+      {{0xdf, 0x3d, 0x00, 0x20, 0x00, 0x00}, host_store_fistpll},
+      {{0xdb, 0x0d, 0x00, 0x20, 0x00, 0x00}, host_store_fisttpl},
+  };
+  ValueGenerator gen(23);
+  unsigned failures = 0;
+  std::ostringstream report;
+  for (const StoreForm &form : forms) {
+    for (unsigned i = 0; i < 400; i++) {
+      Float80 a = gen.any();
+      if (i % 2)
+        a.sign_exponent = static_cast<uint16_t>(
+            (a.sign_exponent & 0x8000) | (16383 - 1100 + gen.bits() % 2200));
+      const uint16_t fcw = static_cast<uint16_t>(
+          control_word(gen.bits() % 4, 3) & ~(gen.bits() & 0x3f));
+      uint16_t host_fsw = 0;
+      const uint64_t expected = form.host(a, fcw, host_fsw);
+      OpsMachine m;
+      m.poke<uint64_t>(0x2000, 0x5a5a5a5a5a5a5a5aull);
+      m.state().fpu.fcw = fcw;
+      load_stack(m, {a});
+      std::vector<uint8_t> bytes(form.bytes);
+      Instruction insn;
+      REQUIRE(decode(bytes.data(), static_cast<unsigned>(bytes.size()),
+                     CodeSize::Bits32, insn) == DecodeStatus::Ok);
+      REQUIRE(m.execute(insn));
+      const uint16_t mask = 0xff | kC1 | kB | 0x3800;
+      if (m.peek<uint64_t>(0x2000) == expected &&
+          (m.state().fpu.fsw & mask) == (host_fsw & mask))
+        continue;
+      if (failures++ < 6)
+        report << std::hex << "store " << int(bytes[0]) << " " << int(bytes[1])
+               << " fcw=" << fcw << " a=" << a.sign_exponent << ":"
+               << a.significand << " host=" << expected << "/" << host_fsw
+               << " soft=" << m.peek<uint64_t>(0x2000) << "/"
+               << m.state().fpu.fsw << "\n";
+    }
+  }
+  INFO(report.str());
+  CHECK(failures == 0);
+}
