@@ -44,6 +44,8 @@ enum Mxcsr : uint32_t {
   MXCSR_UE = 1u << 4,
   MXCSR_PE = 1u << 5,
   MXCSR_DAZ = 1u << 6,
+  MXCSR_OM = 1u << 10,
+  MXCSR_UM = 1u << 11,
   MXCSR_MASKS = 0x3fu << 7,
   MXCSR_RC = 3u << 13,
   MXCSR_FTZ = 1u << 15,
@@ -120,5 +122,10 @@ uint32_t host_mxcsr(const Cpu &cpu);
 // with #XM (or #UD when CR4.OSXMMEXCPT = 0) recorded when one of them is
 // unmasked; the destination must then stay unchanged.
 bool commit_mxcsr(Cpu &cpu, uint32_t raised);
+// The flags one operation step reports under the guest's masks `mxcsr`.
+uint32_t reported_flags(uint32_t raised, uint32_t mxcsr);
+// commit_mxcsr for flags already passed through reported_flags (by each
+// step of a multi-step operation).
+bool commit_reported_mxcsr(Cpu &cpu, uint32_t reported);
 
 } // namespace sable::cpu::simd
