@@ -77,18 +77,20 @@ enum class Arith : uint8_t {
 };
 
 // Computes result = op(dst, src) and returns the MXCSR flags the guest
-// sees (passed through reported_flags). With overflow and underflow masked (the
-// usual case) that is one host run. Unmasking them changes what a lane reports
-// (SDM Vol. 1, 11.5.2.3-4, as processors behave): a tiny lane with underflow
-// unmasked reports UE even when its result is exact, and a lane that traps for
-// overflow or underflow reports PE only when its result, rounded with an
-// unbounded exponent (what the x87 would hand a handler, scaled), is
-// inexact. Tininess is found by a run with FTZ set, which flushes every
-// tiny result and raises UE for it. When such a trap is coming the lanes
-// are evaluated one by one (`lane_bytes` wide, the others replaced by 1.0,
-// which raises nothing), and `kind` lets the unbounded rounding be decided
-// exactly in the host x87's 64-bit precision. Arith::Other keeps the
-// masked PE.
+// sees (passed through reported_flags). With overflow and underflow masked
+// (the usual case) that is one host run. Unmasking them changes what a
+// lane reports (SDM Vol. 1, 11.5.2.3-4, as processors behave): a tiny lane
+// with underflow unmasked reports UE even when its result is exact, and a
+// lane that traps for overflow or underflow reports PE only when its
+// result, rounded with an unbounded exponent (what the x87 would hand a
+// handler, scaled), is inexact. Tininess is found by a run with FTZ set,
+// which flushes every tiny result and raises UE for it. When such a trap
+// is coming, each lane's scalar operation (`kind`, `lane_bytes` wide) runs
+// alone so that its flags are known, and the unbounded rounding is
+// decided exactly in the host x87's 64-bit precision. Arith::Other keeps
+// the flags of the whole run. DPPS/DPPD (Arith::Dot, `imm` selecting the
+// terms) run step by step whenever an exception is unmasked, since an
+// unmasked exception in the products ends the instruction before the sums.
 uint32_t run_host_op(const Cpu &cpu, HostOp op, const Vec &dst, const Vec &src,
                      unsigned lane_bytes, unsigned lanes, Arith kind,
                      Vec &result, uint64_t imm = 0);
