@@ -382,6 +382,12 @@ bool memory_arithmetic(X87 &x, unsigned escape) {
   Float80 source;
   if (!read_arithmetic_operand(x, escape, source))
     return false;
+  // A binary32/64 denormal raised DE while widening to a normal extended
+  // value; a NaN or unsupported ST(0) outranks it.
+  const FpClass st0_class = f80_classify(x.get(0));
+  if (!x.empty(0) &&
+      (f80_is_nan(x.get(0)) || st0_class == FpClass::Unsupported))
+    x.ctx().flags &= ~FP_DENORMAL;
   if (operation == 2 || operation == 3)
     return compare(x, false, source, false, operation == 3);
   if (x.empty(0))

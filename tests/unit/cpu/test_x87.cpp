@@ -707,3 +707,107 @@ TEST_CASE("x87: stores under unmasked exceptions match the host", "[x87]") {
   INFO(report.str());
   CHECK(failures == 0);
 }
+
+namespace {
+
+// ST(0) = a op memory, any control word (see SABLE_HOST_STORE_OVER).
+#define SABLE_HOST_MEMORY_OP(name, insn)                                       \
+  HostResult name(Float80 a, uint64_t memory, uint16_t fcw) {                  \
+    HostResult r;                                                              \
+    const uint16_t default_cw = 0x037f;                                        \
+    asm volatile(                                                              \
+        "fninit\n\t"                                                           \
+        "fldcw %[cw]\n\t"                                                      \
+        "fldt %[a]\n\t" insn "\n\t"                                            \
+        "fnstsw %[sw]\n\t"                                                     \
+        "fnclex\n\t"                                                           \
+        "fstpt %[r]\n\t"                                                       \
+        "fninit\n\t"                                                           \
+        "fldcw %[dcw]"                                                         \
+        : [r] "=m"(r.value), [sw] "=m"(r.fsw)                                  \
+        : [m] "m"(memory), [a] "m"(a), [cw] "m"(fcw), [dcw] "m"(default_cw)    \
+        : SABLE_X87_CLOBBERS);                                                 \
+    return r;                                                                  \
+  }
+
+SABLE_HOST_MEMORY_OP(host_fadds, "fadds %[m]")
+SABLE_HOST_MEMORY_OP(host_fmuls, "fmuls %[m]")
+SABLE_HOST_MEMORY_OP(host_fcoms, "fcoms %[m]")
+SABLE_HOST_MEMORY_OP(host_fsubs, "fsubs %[m]")
+SABLE_HOST_MEMORY_OP(host_fsubrs, "fsubrs %[m]")
+SABLE_HOST_MEMORY_OP(host_fdivs, "fdivs %[m]")
+SABLE_HOST_MEMORY_OP(host_fdivrs, "fdivrs %[m]")
+SABLE_HOST_MEMORY_OP(host_faddl, "faddl %[m]")
+SABLE_HOST_MEMORY_OP(host_fdivrl, "fdivrl %[m]")
+SABLE_HOST_MEMORY_OP(host_fucoml, "fcoml %[m]")
+SABLE_HOST_MEMORY_OP(host_fisubrl, "fisubrl %[m]")
+SABLE_HOST_MEMORY_OP(host_fidivl, "fidivl %[m]")
+SABLE_HOST_MEMORY_OP(host_fimuls, "fimuls %[m]")
+SABLE_HOST_MEMORY_OP(host_ficoms, "ficoms %[m]")
+
+struct MemoryForm {
+  uint8_t opcode, reg, size; // size 4/8 float, 0x14/0x12 int32/int16
+  HostResult (*host)(Float80, uint64_t, uint16_t);
+};
+
+} // namespace
+
+TEST_CASE("x87: memory-operand arithmetic matches the host", "[x87]") {
+  const MemoryForm forms[] = {
+      {0xd8, 0, 4, host_fadds},      {0xd8, 1, 4, host_fmuls},
+      {0xd8, 2, 4, host_fcoms},      {0xd8, 4, 4, host_fsubs},
+      {0xd8, 5, 4, host_fsubrs},     {0xd8, 6, 4, host_fdivs},
+      {0xd8, 7, 4, host_fdivrs},     {0xdc, 0, 8, host_faddl},
+      {0xdc, 7, 8, host_fdivrl},     {0xdc, 2, 8, host_fucoml},
+      {0xda, 5, 0x14, host_fisubrl}, {0xda, 6, 0x14, host_fidivl},
+      {0xde, 1, 0x12, host_fimuls},  {0xde, 2, 0x12, host_ficoms},
+  };
+  ValueGenerator gen(24);
+  unsigned failures = 0;
+  std::ostringstream report;
+  for (const MemoryForm &form : forms) {
+    for (unsigned i = 0; i < 300; i++) {
+      const Float80 a = gen.any();
+      FpContext scratch;
+      uint64_t memory = 0;
+      const Float80 b = gen.pair_second(a);
+      switch (form.size) {
+      case 4:
+        memory = (i % 3) ? f80_to_f32(b, scratch) : gen.bits() >> 32;
+        break;
+      case 8:
+        memory = (i % 3) ? f80_to_f64(b, scratch) : gen.bits();
+        break;
+      case 0x14:
+        memory = static_cast<uint32_t>(gen.bits() >> (gen.bits() % 32));
+        break;
+      default:
+        memory = static_cast<uint16_t>(gen.bits() >> (gen.bits() % 16));
+        break;
+      }
+      const uint16_t fcw = static_cast<uint16_t>(
+          control_word(gen.bits() % 4, 3) & ~((i % 2) ? gen.bits() & 0x3f : 0));
+      const HostResult expected = form.host(a, memory, fcw);
+      OpsMachine m;
+      m.poke<uint64_t>(0x2000, memory);
+      m.state().fpu.fcw = fcw;
+      load_stack(m, {a});
+      REQUIRE(m.run({form.opcode, static_cast<uint8_t>(0x05 | form.reg << 3),
+                     0x00, 0x20, 0x00, 0x00}));
+      const uint16_t mask = 0xff | kC0 | kC1 | kC2 | kC3 | kB | 0x3800;
+      if (st(m, 0) == expected.value &&
+          (m.state().fpu.fsw & mask) == (expected.fsw & mask))
+        continue;
+      if (failures++ < 6)
+        report << std::hex << "form " << int(form.opcode) << "/"
+               << int(form.reg) << " fcw=" << fcw << " a=" << a.sign_exponent
+               << ":" << a.significand << " m=" << memory
+               << " host=" << expected.value.sign_exponent << ":"
+               << expected.value.significand << "/" << expected.fsw
+               << " soft=" << st(m, 0).sign_exponent << ":"
+               << st(m, 0).significand << "/" << m.state().fpu.fsw << "\n";
+    }
+  }
+  INFO(report.str());
+  CHECK(failures == 0);
+}
