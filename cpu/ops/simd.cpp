@@ -47,6 +47,7 @@ public:
     register_floats(*this);
     register_converts(*this);
     register_strings(*this);
+    register_aes(*this);
     register_state(*this);
   }
 

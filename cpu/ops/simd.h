@@ -81,6 +81,7 @@ void register_shuffles(Registry &r); // simd_shuffle.cpp
 void register_floats(Registry &r);   // simd_float.cpp
 void register_converts(Registry &r); // simd_convert.cpp
 void register_strings(Registry &r);  // simd_string.cpp
+void register_aes(Registry &r);      // simd_aes.cpp
 void register_state(Registry &r);    // simd_state.cpp
 
 // ---- registers

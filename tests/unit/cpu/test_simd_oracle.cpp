@@ -303,3 +303,13 @@ TEST_CASE("Unmasked SIMD exceptions: #XM, the recorded MXCSR flags and the "
   }
   require_match(cases, 40, 32, true);
 }
+
+TEST_CASE("AES-NI rounds and key expansion match the host", "[simd][oracle]") {
+  std::vector<OracleCase> cases;
+  for (uint8_t op : {0xdb, 0xdc, 0xdd, 0xde, 0xdf})
+    add(cases, {0x66}, {0x38, op}, Inputs::Integer);
+  for (int imm : {0x00, 0x01, 0x1b, 0x36, 0x80, 0xff})
+    add(cases, {0x66}, {0x3a, 0xdf}, Inputs::Integer, false, imm);
+  add_memory_forms(cases);
+  require_match(cases, 200, 1);
+}
