@@ -155,13 +155,12 @@ bool xrstor(Cpu &cpu, const Instruction &insn) {
   uint8_t area[kXsaveSize];
   if (!cpu.read(insn.seg, cpu.effective_address(insn), area, kXsaveSize))
     return false;
-  uint64_t xstate_bv, xcomp_bv;
+  // Without XSAVEC (not offered) header bytes 8..23, XCOMP_BV included,
+  // must be zero; the rest of the header is not checked.
+  uint64_t xstate_bv, header_words[2];
   std::memcpy(&xstate_bv, area + kXsaveHeader, 8);
-  std::memcpy(&xcomp_bv, area + kXsaveHeader + 8, 8);
-  bool reserved_clear = xcomp_bv == 0;
-  for (unsigned i = 16; i < 64; i++)
-    reserved_clear = reserved_clear && area[kXsaveHeader + i] == 0;
-  if (!reserved_clear || (xstate_bv & ~cpu.state.xcr0))
+  std::memcpy(header_words, area + kXsaveHeader + 8, 16);
+  if (header_words[0] || header_words[1] || (xstate_bv & ~cpu.state.xcr0))
     return cpu.fault(EXC_GP, 0);
   FpuState image;
   std::memcpy(static_cast<void *>(&image), area, sizeof(image));
