@@ -139,11 +139,14 @@ public:
   }
 
   // Folds the operation's exceptions into FSW (C1 = rounded up). False
-  // when an unmasked IE, DE or ZE forbids writing the result.
-  bool report() {
+  // when an unmasked IE, DE or ZE forbids writing the result (loads of a
+  // binary32/64 denormal still happen with DE unmasked).
+  bool report(bool denormal_blocks = true) {
     uint8_t flags = ctx_.flags;
     const uint8_t unmasked = flags & ~f_.fcw & kFpAllExceptions;
-    const bool blocked = unmasked & (FP_INVALID | FP_DENORMAL | FP_ZERO_DIVIDE);
+    const uint8_t blocking =
+        FP_INVALID | FP_ZERO_DIVIDE | (denormal_blocks ? FP_DENORMAL : 0);
+    const bool blocked = unmasked & blocking;
     if (blocked)
       flags &= FP_INVALID | FP_DENORMAL | FP_ZERO_DIVIDE;
     f_.fsw |= flags;
@@ -313,13 +316,13 @@ bool compare_to_eflags(X87 &x, unsigned i, bool quiet, bool pop) {
 }
 
 // Pushes `value` (an operation's result; `ctx` already holds its flags).
-bool push_result(X87 &x, Float80 value) {
+bool push_result(X87 &x, Float80 value, bool denormal_blocks = true) {
   if (!x.empty(7)) {
     if (x.stack_fault(true))
       x.push(kF80Indefinite);
     return true;
   }
-  if (!x.report())
+  if (!x.report(denormal_blocks))
     return true;
   x.push(value);
   return true;
@@ -505,7 +508,7 @@ bool load_float(X87 &x, unsigned size) {
   const Float80 v = size == 4
                         ? f80_from_f32(static_cast<uint32_t>(raw), x.ctx())
                         : f80_from_f64(raw, x.ctx());
-  return push_result(x, v);
+  return push_result(x, v, false);
 }
 
 // ---- environment and state images

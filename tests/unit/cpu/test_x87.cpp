@@ -811,3 +811,76 @@ TEST_CASE("x87: memory-operand arithmetic matches the host", "[x87]") {
   INFO(report.str());
   CHECK(failures == 0);
 }
+
+namespace {
+
+// A load by `insn` onto a stack holding ST(0) = 1, any control word;
+// returns ST(0) afterwards and the status word (TOP tells whether the
+// load pushed).
+#define SABLE_HOST_LOAD_UNMASKED(name, insn)                                   \
+  HostResult name(uint64_t memory, uint16_t fcw) {                             \
+    HostResult r;                                                              \
+    const uint16_t default_cw = 0x037f;                                        \
+    asm volatile("fninit\n\t"                                                  \
+                 "fldcw %[cw]\n\t"                                             \
+                 "fld1\n\t" insn "\n\t"                                        \
+                 "fnstsw %[sw]\n\t"                                            \
+                 "fnclex\n\t"                                                  \
+                 "fstpt %[r]\n\t"                                              \
+                 "fninit\n\t"                                                  \
+                 "fldcw %[dcw]"                                                \
+                 : [r] "=m"(r.value), [sw] "=m"(r.fsw)                         \
+                 : [m] "m"(memory), [cw] "m"(fcw), [dcw] "m"(default_cw)       \
+                 : SABLE_X87_CLOBBERS);                                        \
+    return r;                                                                  \
+  }
+
+SABLE_HOST_LOAD_UNMASKED(host_load_flds, "flds %[m]")
+SABLE_HOST_LOAD_UNMASKED(host_load_fldl, "fldl %[m]")
+SABLE_HOST_LOAD_UNMASKED(host_load_fildl, "fildl %[m]")
+
+} // namespace
+
+TEST_CASE("x87: loads under unmasked exceptions match the host", "[x87]") {
+  struct {
+    uint8_t opcode, reg;
+    bool single;
+    HostResult (*host)(uint64_t, uint16_t);
+  } const forms[] = {{0xd9, 0, true, host_load_flds},
+                     {0xdd, 0, false, host_load_fldl},
+                     {0xdb, 0, true, host_load_fildl}};
+  ValueGenerator gen(25);
+  unsigned failures = 0;
+  std::ostringstream report;
+  for (const auto &form : forms) {
+    for (unsigned i = 0; i < 600; i++) {
+      uint64_t memory = gen.bits();
+      if (i % 4 == 0) // denormals
+        memory &= form.single ? 0x807fffffull : 0x800fffffffffffffull;
+      if (i % 4 == 1) // infinities and NaNs
+        memory |= form.single ? 0x7f800000ull : 0x7ff0000000000000ull;
+      if (form.single)
+        memory &= 0xffffffff;
+      const uint16_t fcw = static_cast<uint16_t>(0x037f & ~(gen.bits() & 0x3f));
+      const HostResult expected = form.host(memory, fcw);
+      OpsMachine m;
+      m.poke<uint64_t>(0x2000, memory);
+      m.state().fpu.fcw = fcw;
+      load_stack(m, {kF80One});
+      REQUIRE(m.run({form.opcode, static_cast<uint8_t>(0x05 | form.reg << 3),
+                     0x00, 0x20, 0x00, 0x00}));
+      const uint16_t mask = 0xff | kC1 | kB | 0x3800;
+      if (st(m, 0) == expected.value &&
+          (m.state().fpu.fsw & mask) == (expected.fsw & mask))
+        continue;
+      if (failures++ < 6)
+        report << std::hex << "load " << int(form.opcode) << " fcw=" << fcw
+               << " m=" << memory << " host=" << expected.value.sign_exponent
+               << ":" << expected.value.significand << "/" << expected.fsw
+               << " soft=" << st(m, 0).sign_exponent << ":"
+               << st(m, 0).significand << "/" << m.state().fpu.fsw << "\n";
+    }
+  }
+  INFO(report.str());
+  CHECK(failures == 0);
+}
