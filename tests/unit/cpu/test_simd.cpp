@@ -345,15 +345,26 @@ TEST_CASE("FXSAVE/FXRSTOR round-trip the x87, MXCSR and XMM state", "[simd]") {
   CHECK(m.faulted_with(EXC_NM));
 }
 
-TEST_CASE("FXSAVE in 64-bit mode saves XMM8-XMM15", "[simd]") {
+TEST_CASE("FXSAVE in 64-bit mode saves XMM8-XMM15; FXSAVE64 keeps 64-bit "
+          "pointers, FXSAVE 32-bit ones",
+          "[simd]") {
   SseMachine m(CodeSize::Bits64);
   fill_fpu_state(m.state().fpu);
+  m.state().fpu.fip = 0x123456789a;
   m.gpr(RBX) = kArea;
-  REQUIRE(m.run({0x0f, 0xae, 0x03})); // fxsave [rbx]
+  REQUIRE(m.run({0x48, 0x0f, 0xae, 0x03})); // fxsave64 [rbx]
   CHECK(m.peek<uint8_t>(kArea + 160 + 16 * 15) == 0xa0 + 15);
+  CHECK(m.peek<uint64_t>(kArea + 8) == 0x123456789a);
   m.state().fpu = FpuState{};
-  REQUIRE(m.run({0x0f, 0xae, 0x0b})); // fxrstor [rbx]
+  REQUIRE(m.run({0x48, 0x0f, 0xae, 0x0b})); // fxrstor64 [rbx]
   CHECK(m.state().fpu.xmm[15][1] == 0xa0 + 16);
+  CHECK(m.state().fpu.fip == 0x123456789a);
+
+  REQUIRE(m.run({0x0f, 0xae, 0x03})); // fxsave [rbx]
+  CHECK(m.peek<uint64_t>(kArea + 8) == 0x3456789a);
+  m.poke<uint16_t>(kArea + 12, 0x0033); // FCS
+  REQUIRE(m.run({0x0f, 0xae, 0x0b}));   // fxrstor [rbx]
+  CHECK(m.state().fpu.fip == 0x3456789a);
 }
 
 TEST_CASE("XSAVE/XRSTOR follow RFBM and XSTATE_BV and check the header",
