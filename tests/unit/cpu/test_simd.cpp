@@ -508,3 +508,45 @@ TEST_CASE("CR4 accepts OSFXSR, OSXMMEXCPT and OSXSAVE", "[simd]") {
   REQUIRE(m.cpu->write_cr(4, value));
   CHECK(m.state().cr4 == value);
 }
+
+TEST_CASE("Store forms write exactly their operand size", "[simd]") {
+  SseMachine m;
+  m.set_xmm(1, 0x8877665544332211, 0xffeeddccbbaa9988);
+  struct Store {
+    std::vector<uint8_t> bytes; // ModRM r/m = [disp32] appended below
+    unsigned size;
+    uint64_t expected; // the low `size` bytes written
+  };
+  const Store stores[] = {
+      {{0xf3, 0x0f, 0x11, 0x0d}, 4, 0x44332211},         // movss
+      {{0xf2, 0x0f, 0x11, 0x0d}, 8, 0x8877665544332211}, // movsd
+      {{0x0f, 0x13, 0x0d}, 8, 0x8877665544332211},       // movlps
+      {{0x0f, 0x17, 0x0d}, 8, 0xffeeddccbbaa9988},       // movhps
+      {{0x66, 0x0f, 0xd6, 0x0d}, 8, 0x8877665544332211}, // movq
+      {{0x66, 0x0f, 0x7e, 0x0d}, 4, 0x44332211},         // movd
+  };
+  for (const Store &store : stores) {
+    m.poke16(kData, 0x5a5a5a5a5a5a5a5a, 0x5a5a5a5a5a5a5a5a);
+    std::vector<uint8_t> bytes = store.bytes;
+    for (unsigned i = 0; i < 4; i++)
+      bytes.push_back(static_cast<uint8_t>((kData + 4) >> (8 * i)));
+    Instruction insn;
+    REQUIRE(decode(bytes.data(), static_cast<unsigned>(bytes.size()),
+                   CodeSize::Bits32, insn) == DecodeStatus::Ok);
+    REQUIRE(m.execute(insn));
+    uint64_t written = 0;
+    for (unsigned i = 0; i < store.size; i++)
+      written |= uint64_t{m.peek<uint8_t>(kData + 4 + i)} << (8 * i);
+    CHECK(written == store.expected);
+    CHECK(m.peek<uint32_t>(kData) == 0x5a5a5a5a);
+    CHECK(m.peek<uint8_t>(kData + 4 + store.size) == 0x5a);
+  }
+
+  // pextrb [kData+4], xmm1, 9 and extractps [kData+4], xmm1, 3.
+  m.poke16(kData, 0x5a5a5a5a5a5a5a5a, 0x5a5a5a5a5a5a5a5a);
+  REQUIRE(m.run({0x66, 0x0f, 0x3a, 0x14, 0x0d, DISP32(kData + 4), 9}));
+  CHECK(m.peek<uint32_t>(kData + 4) == 0x5a5a5a99);
+  REQUIRE(m.run({0x66, 0x0f, 0x3a, 0x17, 0x0d, DISP32(kData + 8), 3}));
+  CHECK(m.peek<uint32_t>(kData + 8) == 0xffeeddcc);
+  CHECK(m.peek<uint8_t>(kData + 12) == 0x5a);
+}
