@@ -884,3 +884,48 @@ TEST_CASE("x87: loads under unmasked exceptions match the host", "[x87]") {
   INFO(report.str());
   CHECK(failures == 0);
 }
+
+namespace {
+
+// FCOMI/FUCOMI ST, ST(1) with ST(0) = a, ST(1) = b: the arithmetic flags
+// the host leaves (all six set beforehand, so cleared ones show).
+template <bool Quiet> uint64_t host_compare_flags(Float80 a, Float80 b) {
+  uint64_t flags;
+  asm volatile("fninit\n\t"
+               "fldt %[b]\n\t"
+               "fldt %[a]\n\t"
+               "pushfq\n\t"
+               "orq $0x8d5, (%%rsp)\n\t"
+               "popfq\n\t"
+               ".byte 0xdb\n\t"
+               ".byte %c[modrm]\n\t"
+               "pushfq\n\t"
+               "popq %[flags]\n\t"
+               "fninit"
+               : [flags] "=r"(flags)
+               : [a] "m"(a), [b] "m"(b), [modrm] "i"(Quiet ? 0xe9 : 0xf1)
+               : "cc", SABLE_X87_CLOBBERS);
+  return flags & kArithFlags;
+}
+
+} // namespace
+
+TEST_CASE("x87: FCOMI and FUCOMI set EFLAGS as the host does", "[x87]") {
+  ValueGenerator gen(26);
+  unsigned failures = 0;
+  for (unsigned i = 0; i < 2000; i++) {
+    const Float80 a = gen.any();
+    const Float80 b = gen.pair_second(a);
+    for (bool quiet : {false, true}) {
+      const uint64_t expected = quiet ? host_compare_flags<true>(a, b)
+                                      : host_compare_flags<false>(a, b);
+      OpsMachine m;
+      m.set_arith(kArithFlags);
+      load_stack(m, {a, b});
+      REQUIRE(m.run({0xdb, static_cast<uint8_t>(quiet ? 0xe9 : 0xf1)}));
+      if (m.arith() != expected)
+        failures++;
+    }
+  }
+  CHECK(failures == 0);
+}
