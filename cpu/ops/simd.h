@@ -116,6 +116,11 @@ inline unsigned modrm_reg(const Instruction &insn) {
 }
 
 // ---- floating point
+// Whether the host runs the SSE3 (HADDPS..ADDSUBPD) and SSE4.1 (ROUND*,
+// DPPS/DPPD) instructions the float handlers execute. Without them those
+// forms stay #UD and CPUID does not offer the extension.
+bool host_has_sse3();
+bool host_has_sse41();
 // Host MXCSR value that computes like the guest: the guest's rounding,
 // DAZ and FTZ, every exception masked (the host never traps) and no flags.
 uint32_t host_mxcsr(const Cpu &cpu);

@@ -148,23 +148,26 @@ void register_floats(Registry &r) {
   r.add(M0F, 0x5f, P66, host_binary<maxpd, 16, 8>);
   r.add(M0F, 0x5f, PF3, host_binary<maxss, 4>);
   r.add(M0F, 0x5f, PF2, host_binary<maxsd, 8>);
-  r.add(M0F, 0x7c, P66, host_binary<haddpd, 16, 8, Arith::HAdd>);
-  r.add(M0F, 0x7c, PF2, host_binary<haddps, 16, 4, Arith::HAdd>);
-  r.add(M0F, 0x7d, P66, host_binary<hsubpd, 16, 8, Arith::HSub>);
-  r.add(M0F, 0x7d, PF2, host_binary<hsubps, 16, 4, Arith::HSub>);
-  r.add(M0F, 0xd0, P66, host_binary<addsubpd, 16, 8, Arith::AddSub>);
-  r.add(M0F, 0xd0, PF2, host_binary<addsubps, 16, 4, Arith::AddSub>);
-
   r.add(M0F, 0xc2, NP, host_binary_imm<kCmpps, 16>);
   r.add(M0F, 0xc2, P66, host_binary_imm<kCmppd, 16, 8>);
   r.add(M0F, 0xc2, PF3, host_binary_imm<kCmpss, 4>);
   r.add(M0F, 0xc2, PF2, host_binary_imm<kCmpsd, 8>);
-  r.add(M3A, 0x08, P66, host_binary_imm<kRoundps, 16>);
-  r.add(M3A, 0x09, P66, host_binary_imm<kRoundpd, 16, 8>);
-  r.add(M3A, 0x0a, P66, host_binary_imm<kRoundss, 4>);
-  r.add(M3A, 0x0b, P66, host_binary_imm<kRoundsd, 8>);
-  r.add(M3A, 0x40, P66, host_binary_imm<kDpps, 16, 4, Arith::Dot>);
-  r.add(M3A, 0x41, P66, host_binary_imm<kDppd, 16, 8, Arith::Dot>);
+  if (host_has_sse3()) {
+    r.add(M0F, 0x7c, P66, host_binary<haddpd, 16, 8, Arith::HAdd>);
+    r.add(M0F, 0x7c, PF2, host_binary<haddps, 16, 4, Arith::HAdd>);
+    r.add(M0F, 0x7d, P66, host_binary<hsubpd, 16, 8, Arith::HSub>);
+    r.add(M0F, 0x7d, PF2, host_binary<hsubps, 16, 4, Arith::HSub>);
+    r.add(M0F, 0xd0, P66, host_binary<addsubpd, 16, 8, Arith::AddSub>);
+    r.add(M0F, 0xd0, PF2, host_binary<addsubps, 16, 4, Arith::AddSub>);
+  }
+  if (host_has_sse41()) {
+    r.add(M3A, 0x08, P66, host_binary_imm<kRoundps, 16>);
+    r.add(M3A, 0x09, P66, host_binary_imm<kRoundpd, 16, 8>);
+    r.add(M3A, 0x0a, P66, host_binary_imm<kRoundss, 4>);
+    r.add(M3A, 0x0b, P66, host_binary_imm<kRoundsd, 8>);
+    r.add(M3A, 0x40, P66, host_binary_imm<kDpps, 16, 4, Arith::Dot>);
+    r.add(M3A, 0x41, P66, host_binary_imm<kDppd, 16, 8, Arith::Dot>);
+  }
 }
 
 } // namespace sable::cpu::simd

@@ -208,6 +208,16 @@ uint32_t dot_product_flags(const TrapRules &rules, uint32_t mxcsr,
 
 } // namespace
 
+bool host_has_sse3() {
+  static const bool supported = __builtin_cpu_supports("sse3");
+  return supported;
+}
+
+bool host_has_sse41() {
+  static const bool supported = __builtin_cpu_supports("sse4.1");
+  return supported;
+}
+
 uint32_t run_host_op(const Cpu &cpu, HostOp op, const Vec &dst, const Vec &src,
                      unsigned lane_bytes, unsigned lanes, Arith kind,
                      Vec &result, uint64_t imm) {
