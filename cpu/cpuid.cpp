@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cpu/mmu.h"
+#include "cpu/ops/simd.h"
 
 namespace sable::cpu {
 
@@ -46,6 +47,7 @@ enum : uint32_t {
   F1C_SSE42 = 1u << 20,
   F1C_MOVBE = 1u << 22,
   F1C_POPCNT = 1u << 23,
+  F1C_AES = 1u << 25,
   F1C_XSAVE = 1u << 26,
   F1C_OSXSAVE = 1u << 27,
 };
@@ -103,8 +105,14 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
   case 1:
     r.eax = cpuid_signature();
     r.ebx = (apic_id & 0xff) << 24;
-    r.ecx = F1C_SSE3 | F1C_PCLMULQDQ | F1C_SSSE3 | F1C_CX16 | F1C_SSE41 |
-            F1C_SSE42 | F1C_MOVBE | F1C_POPCNT | F1C_XSAVE;
+    r.ecx =
+        F1C_PCLMULQDQ | F1C_CX16 | F1C_MOVBE | F1C_POPCNT | F1C_AES | F1C_XSAVE;
+    // SSSE3 and SSE4.x presuppose SSE3; the SSE3 and SSE4.1 floating-point
+    // forms run on the host's.
+    if (simd::host_has_sse3())
+      r.ecx |= F1C_SSE3 | F1C_SSSE3;
+    if (simd::host_has_sse3() && simd::host_has_sse41())
+      r.ecx |= F1C_SSE41 | F1C_SSE42;
     if (state.cr4 & CR4_OSXSAVE)
       r.ecx |= F1C_OSXSAVE;
     r.edx = F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 |

@@ -62,6 +62,14 @@ Float80 signed_infinity(bool sign) {
   return pack(sign, 0x7fff, kIntegerBit);
 }
 
+// A pseudo-denormal (exponent 0 with the integer bit set) passed through
+// unchanged comes out in its normal encoding, exponent 1.
+Float80 canonical(Float80 v) {
+  if (v.exponent() == 0 && (v.significand & kIntegerBit))
+    v.sign_exponent |= 1;
+  return v;
+}
+
 Float80 quieted(Float80 v) {
   v.significand |= kQuietBit;
   return v;
@@ -175,10 +183,6 @@ Rounded round_to_format(bool sign, int32_t exponent, uint128 significand,
   return {exponent, static_cast<uint64_t>(kept << (64 - precision))};
 }
 
-unsigned context_precision(const FpContext &ctx) {
-  return ctx.precision;
-}
-
 // Handles unsupported encodings and NaNs of a two-operand arithmetic
 // instruction (true: `result` is final) and raises DE for denormals.
 bool special_operands(Float80 a, Float80 b, FpContext &ctx, Float80 &result) {
@@ -239,7 +243,7 @@ Float80 add_magnitudes(Float80 a, Float80 b, bool negate_b, FpContext &ctx) {
   const bool exact_zero_sign = ctx.rounding == FpRounding::Down;
   if (ca == FpClass::Zero && cb == FpClass::Zero)
     return signed_zero(a.sign() == sign_b ? a.sign() : exact_zero_sign);
-  const unsigned precision = context_precision(ctx);
+  const unsigned precision = ctx.precision;
   if (ca == FpClass::Zero) {
     const Unpacked y = unpack(b);
     return f80_round(sign_b, y.exponent, uint128{y.significand} << 64, ctx,
@@ -407,7 +411,7 @@ Float80 f80_mul(Float80 a, Float80 b, FpContext &ctx) {
   const Unpacked y = unpack(b);
   const uint128 product = uint128{x.significand} * y.significand;
   return f80_round(sign, x.exponent + y.exponent - kBias + 1, product, ctx,
-                   context_precision(ctx));
+                   ctx.precision);
 }
 
 Float80 f80_div(Float80 a, Float80 b, FpContext &ctx) {
@@ -443,7 +447,7 @@ Float80 f80_div(Float80 a, Float80 b, FpContext &ctx) {
   const uint128 quotient = (uint128{high} << 64) | low | sticky;
   const int32_t exponent =
       x.exponent - y.exponent + kBias - (at_least_one ? 0 : 1);
-  return f80_round(sign, exponent, quotient, ctx, context_precision(ctx));
+  return f80_round(sign, exponent, quotient, ctx, ctx.precision);
 }
 
 Float80 f80_sqrt(Float80 a, FpContext &ctx) {
@@ -482,8 +486,7 @@ Float80 f80_sqrt(Float80 a, FpContext &ctx) {
     extra = 1;
   const int32_t exponent =
       (unbiased - 63 - static_cast<int32_t>(scale)) / 2 + 63 + kBias;
-  return f80_round(false, exponent, (root << 64) | extra, ctx,
-                   context_precision(ctx));
+  return f80_round(false, exponent, (root << 64) | extra, ctx, ctx.precision);
 }
 
 Float80 f80_round_to_integer(Float80 a, FpContext &ctx) {
@@ -520,7 +523,7 @@ Float80 f80_scale(Float80 a, Float80 b, FpContext &ctx) {
     return grow ? signed_infinity(a.sign()) : signed_zero(a.sign());
   }
   if (ca == FpClass::Zero || ca == FpClass::Infinity || cb == FpClass::Zero)
-    return a;
+    return canonical(a);
   // Any |scale| beyond the exponent range gives the same overflow or
   // underflow, so it is clamped before it can overflow int32.
   int32_t scale = 0;
@@ -579,7 +582,7 @@ FpRemainder f80_remainder(Float80 a, Float80 b, bool nearest, FpContext &ctx) {
   const Unpacked y = unpack(b);
   const int32_t difference = x.exponent - y.exponent;
   if (cb == FpClass::Infinity) {
-    result.value = a;
+    result.value = canonical(a);
     return result;
   }
   if (difference < (nearest ? -1 : 0)) {

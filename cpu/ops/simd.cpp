@@ -47,6 +47,7 @@ public:
     register_floats(*this);
     register_converts(*this);
     register_strings(*this);
+    register_aes(*this);
     register_state(*this);
   }
 
@@ -238,22 +239,29 @@ uint32_t host_mxcsr(const Cpu &cpu) {
          MXCSR_MASKS;
 }
 
-// With an unmasked exception the destination stays unchanged; when the
-// unmasked one is detected before computing (invalid, denormal operand,
-// divide by zero) the results' overflow, underflow and precision
-// conditions never arise, so only the pre-computation flags are recorded
-// (SDM Vol. 1, 11.5.2).
-bool commit_mxcsr(Cpu &cpu, uint32_t raised) {
-  uint32_t &mxcsr = cpu.state.fpu.mxcsr;
+// When an unmasked exception is detected before computing (invalid,
+// denormal operand, divide by zero) the results' overflow, underflow and
+// precision conditions never arise, so only the pre-computation flags are
+// recorded (SDM Vol. 1, 11.5.2).
+uint32_t reported_flags(uint32_t raised, uint32_t mxcsr) {
   raised &= kMxcsrFlags;
   const uint32_t unmasked = raised & ~(mxcsr >> 7) & kMxcsrFlags;
   constexpr uint32_t kPreComputation = MXCSR_IE | MXCSR_DE | MXCSR_ZE;
-  if (unmasked & kPreComputation)
-    raised &= kPreComputation;
-  mxcsr |= raised;
+  return unmasked & kPreComputation ? raised & kPreComputation : raised;
+}
+
+bool commit_reported_mxcsr(Cpu &cpu, uint32_t reported) {
+  uint32_t &mxcsr = cpu.state.fpu.mxcsr;
+  const uint32_t unmasked = reported & ~(mxcsr >> 7) & kMxcsrFlags;
+  mxcsr |= reported & kMxcsrFlags;
   if (!unmasked)
     return true;
   return cpu.fault((cpu.state.cr4 & CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD);
+}
+
+bool commit_mxcsr(Cpu &cpu, uint32_t raised) {
+  return commit_reported_mxcsr(cpu,
+                               reported_flags(raised, cpu.state.fpu.mxcsr));
 }
 
 } // namespace simd

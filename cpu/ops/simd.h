@@ -44,6 +44,8 @@ enum Mxcsr : uint32_t {
   MXCSR_UE = 1u << 4,
   MXCSR_PE = 1u << 5,
   MXCSR_DAZ = 1u << 6,
+  MXCSR_OM = 1u << 10,
+  MXCSR_UM = 1u << 11,
   MXCSR_MASKS = 0x3fu << 7,
   MXCSR_RC = 3u << 13,
   MXCSR_FTZ = 1u << 15,
@@ -79,6 +81,7 @@ void register_shuffles(Registry &r); // simd_shuffle.cpp
 void register_floats(Registry &r);   // simd_float.cpp
 void register_converts(Registry &r); // simd_convert.cpp
 void register_strings(Registry &r);  // simd_string.cpp
+void register_aes(Registry &r);      // simd_aes.cpp
 void register_state(Registry &r);    // simd_state.cpp
 
 // ---- registers
@@ -113,6 +116,11 @@ inline unsigned modrm_reg(const Instruction &insn) {
 }
 
 // ---- floating point
+// Whether the host runs the SSE3 (HADDPS..ADDSUBPD) and SSE4.1 (ROUND*,
+// DPPS/DPPD) instructions the float handlers execute. Without them those
+// forms stay #UD and CPUID does not offer the extension.
+bool host_has_sse3();
+bool host_has_sse41();
 // Host MXCSR value that computes like the guest: the guest's rounding,
 // DAZ and FTZ, every exception masked (the host never traps) and no flags.
 uint32_t host_mxcsr(const Cpu &cpu);
@@ -120,5 +128,10 @@ uint32_t host_mxcsr(const Cpu &cpu);
 // with #XM (or #UD when CR4.OSXMMEXCPT = 0) recorded when one of them is
 // unmasked; the destination must then stay unchanged.
 bool commit_mxcsr(Cpu &cpu, uint32_t raised);
+// The flags one operation step reports under the guest's masks `mxcsr`.
+uint32_t reported_flags(uint32_t raised, uint32_t mxcsr);
+// commit_mxcsr for flags already passed through reported_flags (by each
+// step of a multi-step operation).
+bool commit_reported_mxcsr(Cpu &cpu, uint32_t reported);
 
 } // namespace sable::cpu::simd

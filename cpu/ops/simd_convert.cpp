@@ -132,9 +132,9 @@ void register_converts(Registry &r) {
   r.add(M0F, 0x2d, PF3, to_integer<cvtss2si<int32_t>, cvtss2si<int64_t>, 4>);
   r.add(M0F, 0x2d, PF2, to_integer<cvtsd2si<int32_t>, cvtsd2si<int64_t>, 8>);
   r.add(M0F, 0x5a, NP, host_binary<cvtps2pd, 8>);
-  r.add(M0F, 0x5a, P66, host_binary<cvtpd2ps, 16>);
+  r.add(M0F, 0x5a, P66, host_binary<cvtpd2ps, 16, 8, Arith::Convert>);
   r.add(M0F, 0x5a, PF3, host_binary<cvtss2sd, 4>);
-  r.add(M0F, 0x5a, PF2, host_binary<cvtsd2ss, 8>);
+  r.add(M0F, 0x5a, PF2, host_binary<cvtsd2ss, 8, 8, Arith::Convert>);
   r.add(M0F, 0x5b, NP, host_binary<cvtdq2ps, 16>);
   r.add(M0F, 0x5b, P66, host_binary<cvtps2dq, 16>);
   r.add(M0F, 0x5b, PF3, host_binary<cvttps2dq, 16>);

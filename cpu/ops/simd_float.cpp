@@ -117,54 +117,57 @@ void register_floats(Registry &r) {
   r.add(M0F, 0x2f, P66, compare_flags<Compare::Ordered, true>);
 
   r.add(M0F, 0x51, NP, host_binary<sqrtps, 16>);
-  r.add(M0F, 0x51, P66, host_binary<sqrtpd, 16>);
+  r.add(M0F, 0x51, P66, host_binary<sqrtpd, 16, 8>);
   r.add(M0F, 0x51, PF3, host_binary<sqrtss, 4>);
   r.add(M0F, 0x51, PF2, host_binary<sqrtsd, 8>);
   r.add(M0F, 0x52, NP, host_binary<rsqrtps, 16>);
   r.add(M0F, 0x52, PF3, host_binary<rsqrtss, 4>);
   r.add(M0F, 0x53, NP, host_binary<rcpps, 16>);
   r.add(M0F, 0x53, PF3, host_binary<rcpss, 4>);
-  r.add(M0F, 0x58, NP, host_binary<addps, 16>);
-  r.add(M0F, 0x58, P66, host_binary<addpd, 16>);
-  r.add(M0F, 0x58, PF3, host_binary<addss, 4>);
-  r.add(M0F, 0x58, PF2, host_binary<addsd, 8>);
-  r.add(M0F, 0x59, NP, host_binary<mulps, 16>);
-  r.add(M0F, 0x59, P66, host_binary<mulpd, 16>);
-  r.add(M0F, 0x59, PF3, host_binary<mulss, 4>);
-  r.add(M0F, 0x59, PF2, host_binary<mulsd, 8>);
-  r.add(M0F, 0x5c, NP, host_binary<subps, 16>);
-  r.add(M0F, 0x5c, P66, host_binary<subpd, 16>);
-  r.add(M0F, 0x5c, PF3, host_binary<subss, 4>);
-  r.add(M0F, 0x5c, PF2, host_binary<subsd, 8>);
+  r.add(M0F, 0x58, NP, host_binary<addps, 16, 4, Arith::Add>);
+  r.add(M0F, 0x58, P66, host_binary<addpd, 16, 8, Arith::Add>);
+  r.add(M0F, 0x58, PF3, host_binary<addss, 4, 4, Arith::Add>);
+  r.add(M0F, 0x58, PF2, host_binary<addsd, 8, 8, Arith::Add>);
+  r.add(M0F, 0x59, NP, host_binary<mulps, 16, 4, Arith::Mul>);
+  r.add(M0F, 0x59, P66, host_binary<mulpd, 16, 8, Arith::Mul>);
+  r.add(M0F, 0x59, PF3, host_binary<mulss, 4, 4, Arith::Mul>);
+  r.add(M0F, 0x59, PF2, host_binary<mulsd, 8, 8, Arith::Mul>);
+  r.add(M0F, 0x5c, NP, host_binary<subps, 16, 4, Arith::Sub>);
+  r.add(M0F, 0x5c, P66, host_binary<subpd, 16, 8, Arith::Sub>);
+  r.add(M0F, 0x5c, PF3, host_binary<subss, 4, 4, Arith::Sub>);
+  r.add(M0F, 0x5c, PF2, host_binary<subsd, 8, 8, Arith::Sub>);
   r.add(M0F, 0x5d, NP, host_binary<minps, 16>);
-  r.add(M0F, 0x5d, P66, host_binary<minpd, 16>);
+  r.add(M0F, 0x5d, P66, host_binary<minpd, 16, 8>);
   r.add(M0F, 0x5d, PF3, host_binary<minss, 4>);
   r.add(M0F, 0x5d, PF2, host_binary<minsd, 8>);
-  r.add(M0F, 0x5e, NP, host_binary<divps, 16>);
-  r.add(M0F, 0x5e, P66, host_binary<divpd, 16>);
-  r.add(M0F, 0x5e, PF3, host_binary<divss, 4>);
-  r.add(M0F, 0x5e, PF2, host_binary<divsd, 8>);
+  r.add(M0F, 0x5e, NP, host_binary<divps, 16, 4, Arith::Div>);
+  r.add(M0F, 0x5e, P66, host_binary<divpd, 16, 8, Arith::Div>);
+  r.add(M0F, 0x5e, PF3, host_binary<divss, 4, 4, Arith::Div>);
+  r.add(M0F, 0x5e, PF2, host_binary<divsd, 8, 8, Arith::Div>);
   r.add(M0F, 0x5f, NP, host_binary<maxps, 16>);
-  r.add(M0F, 0x5f, P66, host_binary<maxpd, 16>);
+  r.add(M0F, 0x5f, P66, host_binary<maxpd, 16, 8>);
   r.add(M0F, 0x5f, PF3, host_binary<maxss, 4>);
   r.add(M0F, 0x5f, PF2, host_binary<maxsd, 8>);
-  r.add(M0F, 0x7c, P66, host_binary<haddpd, 16>);
-  r.add(M0F, 0x7c, PF2, host_binary<haddps, 16>);
-  r.add(M0F, 0x7d, P66, host_binary<hsubpd, 16>);
-  r.add(M0F, 0x7d, PF2, host_binary<hsubps, 16>);
-  r.add(M0F, 0xd0, P66, host_binary<addsubpd, 16>);
-  r.add(M0F, 0xd0, PF2, host_binary<addsubps, 16>);
-
   r.add(M0F, 0xc2, NP, host_binary_imm<kCmpps, 16>);
-  r.add(M0F, 0xc2, P66, host_binary_imm<kCmppd, 16>);
+  r.add(M0F, 0xc2, P66, host_binary_imm<kCmppd, 16, 8>);
   r.add(M0F, 0xc2, PF3, host_binary_imm<kCmpss, 4>);
   r.add(M0F, 0xc2, PF2, host_binary_imm<kCmpsd, 8>);
-  r.add(M3A, 0x08, P66, host_binary_imm<kRoundps, 16>);
-  r.add(M3A, 0x09, P66, host_binary_imm<kRoundpd, 16>);
-  r.add(M3A, 0x0a, P66, host_binary_imm<kRoundss, 4>);
-  r.add(M3A, 0x0b, P66, host_binary_imm<kRoundsd, 8>);
-  r.add(M3A, 0x40, P66, host_binary_imm<kDpps, 16>);
-  r.add(M3A, 0x41, P66, host_binary_imm<kDppd, 16>);
+  if (host_has_sse3()) {
+    r.add(M0F, 0x7c, P66, host_binary<haddpd, 16, 8, Arith::HAdd>);
+    r.add(M0F, 0x7c, PF2, host_binary<haddps, 16, 4, Arith::HAdd>);
+    r.add(M0F, 0x7d, P66, host_binary<hsubpd, 16, 8, Arith::HSub>);
+    r.add(M0F, 0x7d, PF2, host_binary<hsubps, 16, 4, Arith::HSub>);
+    r.add(M0F, 0xd0, P66, host_binary<addsubpd, 16, 8, Arith::AddSub>);
+    r.add(M0F, 0xd0, PF2, host_binary<addsubps, 16, 4, Arith::AddSub>);
+  }
+  if (host_has_sse41()) {
+    r.add(M3A, 0x08, P66, host_binary_imm<kRoundps, 16>);
+    r.add(M3A, 0x09, P66, host_binary_imm<kRoundpd, 16, 8>);
+    r.add(M3A, 0x0a, P66, host_binary_imm<kRoundss, 4>);
+    r.add(M3A, 0x0b, P66, host_binary_imm<kRoundsd, 8>);
+    r.add(M3A, 0x40, P66, host_binary_imm<kDpps, 16, 4, Arith::Dot>);
+    r.add(M3A, 0x41, P66, host_binary_imm<kDppd, 16, 8, Arith::Dot>);
+  }
 }
 
 } // namespace sable::cpu::simd

@@ -2,9 +2,7 @@
 // XSAVE/XRSTOR/XSAVEOPT for the x87 and SSE components (XCR0 bits 0, 1)
 // in the standard (non-compacted) format, SDM Vol. 1, 10.5 and 13.
 //
-// FpuState is the FXSAVE image itself, so saving copies its bytes; the
-// FIP/FDP fields are stored as the x87 code keeps them (the 64-bit
-// format's full pointers).
+// FpuState is the FXSAVE image itself, so saving copies its bytes.
 
 #include <cstddef>
 
@@ -35,13 +33,26 @@ bool check_alignment(Cpu &cpu, const Instruction &insn, unsigned alignment) {
   return true;
 }
 
+// In 64-bit mode without REX.W the image holds 32-bit FIP/FDP offsets
+// with the FCS/FDS selectors beside them (SDM Vol. 2, FXSAVE, Table
+// 3-47); the x87 code keeps full 64-bit pointers there, and this
+// processor stores the selectors as zero.
+bool narrow_pointers(const Cpu &cpu, const Instruction &insn) {
+  return cpu.state.code_size() == CodeSize::Bits64 && !rex_w(insn);
+}
+
 // Writes `size` bytes of the FXSAVE image starting at `offset` to the same
 // offset of the memory operand.
 bool store_image(Cpu &cpu, const Instruction &insn, unsigned offset,
                  unsigned size) {
-  const auto *image = reinterpret_cast<const uint8_t *>(&cpu.state.fpu);
+  FpuState image = cpu.state.fpu;
+  if (narrow_pointers(cpu, insn)) {
+    image.fip &= 0xffffffff;
+    image.fdp &= 0xffffffff;
+  }
+  const auto *bytes = reinterpret_cast<const uint8_t *>(&image);
   return cpu.write(insn.seg, cpu.effective_address(insn) + offset,
-                   image + offset, size);
+                   bytes + offset, size);
 }
 
 bool read_image(Cpu &cpu, const Instruction &insn, FpuState &image) {
@@ -49,9 +60,14 @@ bool read_image(Cpu &cpu, const Instruction &insn, FpuState &image) {
                   sizeof(FpuState));
 }
 
-void load_x87(FpuState &fpu, const FpuState &image) {
+void load_x87(const Cpu &cpu, const Instruction &insn, FpuState &fpu,
+              const FpuState &image) {
   std::memcpy(static_cast<void *>(&fpu), &image, kX87Fields);
   std::memcpy(fpu.st, image.st, sizeof(fpu.st));
+  if (narrow_pointers(cpu, insn)) {
+    fpu.fip &= 0xffffffff;
+    fpu.fdp &= 0xffffffff;
+  }
 }
 
 void load_xmm(Cpu &cpu, const FpuState &image) {
@@ -85,7 +101,7 @@ bool fxrstor(Cpu &cpu, const Instruction &insn) {
     return false;
   if (image.mxcsr & ~kMxcsrMask)
     return cpu.fault(EXC_GP, 0);
-  load_x87(cpu.state.fpu, image);
+  load_x87(cpu, insn, cpu.state.fpu, image);
   cpu.state.fpu.mxcsr = image.mxcsr;
   load_xmm(cpu, image);
   return true;
@@ -155,13 +171,12 @@ bool xrstor(Cpu &cpu, const Instruction &insn) {
   uint8_t area[kXsaveSize];
   if (!cpu.read(insn.seg, cpu.effective_address(insn), area, kXsaveSize))
     return false;
-  uint64_t xstate_bv, xcomp_bv;
+  // Without XSAVEC (not offered) header bytes 8..23, XCOMP_BV included,
+  // must be zero; the rest of the header is not checked.
+  uint64_t xstate_bv, header_words[2];
   std::memcpy(&xstate_bv, area + kXsaveHeader, 8);
-  std::memcpy(&xcomp_bv, area + kXsaveHeader + 8, 8);
-  bool reserved_clear = xcomp_bv == 0;
-  for (unsigned i = 16; i < 64; i++)
-    reserved_clear = reserved_clear && area[kXsaveHeader + i] == 0;
-  if (!reserved_clear || (xstate_bv & ~cpu.state.xcr0))
+  std::memcpy(header_words, area + kXsaveHeader + 8, 16);
+  if (header_words[0] || header_words[1] || (xstate_bv & ~cpu.state.xcr0))
     return cpu.fault(EXC_GP, 0);
   FpuState image;
   std::memcpy(static_cast<void *>(&image), area, sizeof(image));
@@ -172,7 +187,7 @@ bool xrstor(Cpu &cpu, const Instruction &insn) {
   FpuState &fpu = cpu.state.fpu;
   if (rfbm & kXcr0X87) {
     if (xstate_bv & kXcr0X87)
-      load_x87(fpu, image);
+      load_x87(cpu, insn, fpu, image);
     else
       init_x87(fpu);
   }

@@ -139,11 +139,14 @@ public:
   }
 
   // Folds the operation's exceptions into FSW (C1 = rounded up). False
-  // when an unmasked IE, DE or ZE forbids writing the result.
-  bool report() {
+  // when an unmasked IE, DE or ZE forbids writing the result (loads of a
+  // binary32/64 denormal still happen with DE unmasked).
+  bool report(bool denormal_blocks = true) {
     uint8_t flags = ctx_.flags;
     const uint8_t unmasked = flags & ~f_.fcw & kFpAllExceptions;
-    const bool blocked = unmasked & (FP_INVALID | FP_DENORMAL | FP_ZERO_DIVIDE);
+    const uint8_t blocking =
+        FP_INVALID | FP_ZERO_DIVIDE | (denormal_blocks ? FP_DENORMAL : 0);
+    const bool blocked = unmasked & blocking;
     if (blocked)
       flags &= FP_INVALID | FP_DENORMAL | FP_ZERO_DIVIDE;
     f_.fsw |= flags;
@@ -152,14 +155,6 @@ public:
       f_.fsw |= FSW_ES | FSW_B;
     return !blocked;
   }
-  // For stores to memory, unmasked overflow and underflow also keep the
-  // destination unchanged.
-  bool report_store() {
-    const uint8_t unmasked = ctx_.flags & ~f_.fcw & kFpAllExceptions;
-    const bool ok = report();
-    return ok && !(unmasked & (FP_OVERFLOW | FP_UNDERFLOW));
-  }
-
   // ---- memory operand
   uint64_t offset() const { return cpu_.effective_address(insn_); }
   bool read_memory(void *data, unsigned size) {
@@ -321,13 +316,13 @@ bool compare_to_eflags(X87 &x, unsigned i, bool quiet, bool pop) {
 }
 
 // Pushes `value` (an operation's result; `ctx` already holds its flags).
-bool push_result(X87 &x, Float80 value) {
+bool push_result(X87 &x, Float80 value, bool denormal_blocks = true) {
   if (!x.empty(7)) {
     if (x.stack_fault(true))
       x.push(kF80Indefinite);
     return true;
   }
-  if (!x.report())
+  if (!x.report(denormal_blocks))
     return true;
   x.push(value);
   return true;
@@ -390,6 +385,12 @@ bool memory_arithmetic(X87 &x, unsigned escape) {
   Float80 source;
   if (!read_arithmetic_operand(x, escape, source))
     return false;
+  // A binary32/64 denormal raised DE while widening to a normal extended
+  // value; a NaN or unsupported ST(0) outranks it.
+  const FpClass st0_class = f80_classify(x.get(0));
+  if (!x.empty(0) &&
+      (f80_is_nan(x.get(0)) || st0_class == FpClass::Unsupported))
+    x.ctx().flags &= ~FP_DENORMAL;
   if (operation == 2 || operation == 3)
     return compare(x, false, source, false, operation == 3);
   if (x.empty(0))
@@ -436,15 +437,19 @@ bool store_st0(X87 &x, unsigned size, bool pop, Convert convert) {
     x.ctx().flags = 0;
   } else {
     bits = convert(x.get(0), x.ctx());
+    // Unmasked overflow and underflow keep a memory destination
+    // unchanged too, and then report no rounding (PE, C1).
     const uint8_t unmasked = x.ctx().flags & ~x.fpu().fcw & kFpAllExceptions;
-    if (unmasked & (FP_INVALID | FP_DENORMAL | FP_OVERFLOW | FP_UNDERFLOW)) {
-      x.report_store();
+    if (unmasked & (FP_INVALID | FP_OVERFLOW | FP_UNDERFLOW)) {
+      x.ctx().flags &= ~FP_PRECISION;
+      x.ctx().rounded_up = false;
+      x.report();
       return true;
     }
   }
   if (!x.write_memory(&bits, size))
     return false;
-  x.report_store();
+  x.report();
   if (pop)
     x.pop();
   return true;
@@ -503,7 +508,7 @@ bool load_float(X87 &x, unsigned size) {
   const Float80 v = size == 4
                         ? f80_from_f32(static_cast<uint32_t>(raw), x.ctx())
                         : f80_from_f64(raw, x.ctx());
-  return push_result(x, v);
+  return push_result(x, v, false);
 }
 
 // ---- environment and state images

@@ -168,6 +168,20 @@ bool negligible(const Wide &term, const Wide &sum) {
   return term.zero() || (!sum.zero() && term.exponent < sum.exponent - 130);
 }
 
+// The sum of a series whose first dropped term is `dropped`: one unit in
+// the last of 128 places towards it, so that the result stays inexact and
+// on the right side of a value that fits 64 bits (sin x for tiny x lies
+// just below x, not on it).
+Wide settle(Wide sum, const Wide &dropped) {
+  if (dropped.zero())
+    return sum;
+  if (dropped.sign == sum.sign) {
+    sum.significand |= 1;
+    return sum;
+  }
+  return normalized(sum.sign, sum.exponent, sum.significand - 1);
+}
+
 // sin(r) and cos(r) for |r| <= pi/4.
 Wide sine_series(const Wide &r) {
   const Wide r2 = multiply(r, r);
@@ -176,7 +190,7 @@ Wide sine_series(const Wide &r) {
   for (unsigned k = 1; k < 60; k++) {
     term = negate(divide_small(multiply(term, r2), (2 * k) * (2 * k + 1)));
     if (negligible(term, sum))
-      break;
+      return settle(sum, term);
     sum = add(sum, term);
   }
   return sum;
@@ -189,7 +203,7 @@ Wide cosine_series(const Wide &r) {
   for (unsigned k = 1; k < 60; k++) {
     term = negate(divide_small(multiply(term, r2), (2 * k - 1) * (2 * k)));
     if (negligible(term, sum))
-      break;
+      return settle(sum, term);
     sum = add(sum, term);
   }
   return sum;
@@ -271,7 +285,7 @@ Wide atan_series(const Wide &u) { // |u| <= tan(pi/8)
     power = negate(multiply(power, u2));
     const Wide term = divide_small(power, 2 * k + 1);
     if (negligible(term, sum))
-      break;
+      return settle(sum, term);
     sum = add(sum, term);
   }
   return sum;
@@ -294,7 +308,7 @@ Wide double_atanh_series(const Wide &s) {
     power = multiply(power, s2);
     const Wide term = divide_small(power, 2 * k + 1);
     if (negligible(term, sum))
-      break;
+      return scaled(settle(sum, term), 1);
     sum = add(sum, term);
   }
   return scaled(sum, 1);
@@ -322,7 +336,7 @@ Wide expm1_series(const Wide &t) {
   for (unsigned k = 2; k < 80; k++) {
     term = divide_small(multiply(term, t), k);
     if (negligible(term, sum))
-      break;
+      return settle(sum, term);
     sum = add(sum, term);
   }
   return sum;
@@ -347,10 +361,6 @@ bool nan_or_unsupported(Float80 a, Float80 b, FpContext &ctx, Float80 &result) {
   if (ca == FpClass::Denormal || cb == FpClass::Denormal)
     ctx.raise(FP_DENORMAL);
   return false;
-}
-
-Float80 signed_value(Float80 v, bool negative) {
-  return f80_with_sign(v, negative);
 }
 
 } // namespace
@@ -413,6 +423,12 @@ bool f80_tan(Float80 a, Float80 &tangent, FpContext &ctx) {
   }
   unsigned quadrant;
   const Wide r = reduce_quadrant(a, quadrant);
+  if (quadrant == 0 && r.exponent < -70) {
+    // tan r = r + r^3/3 + ...: just above r, which the quotient of the
+    // two series would not resolve.
+    tangent = to_f80(settle(r, r), ctx);
+    return true;
+  }
   const Wide s = sine_series(r);
   const Wide c = cosine_series(r);
   tangent = to_f80((quadrant & 1) ? negate(divide(c, s)) : divide(s, c), ctx);
@@ -435,7 +451,7 @@ Float80 f80_atan2(Float80 y, Float80 x, FpContext &ctx) {
     angle = x.sign() ? add(kHalfPi, kQuarterPi) : kQuarterPi;
   } else if (cx == FpClass::Infinity) {
     if (!x.sign())
-      return signed_value(kF80Zero, negative);
+      return f80_with_sign(kF80Zero, negative);
     angle = kPiWide;
   } else if (cx == FpClass::Zero || cy == FpClass::Infinity) {
     angle = kHalfPi;
@@ -489,23 +505,23 @@ Float80 f80_y_log2_x(Float80 y, Float80 x, FpContext &ctx) {
       return invalid(ctx);
     if (!y_infinite)
       ctx.raise(FP_ZERO_DIVIDE);
-    return signed_value(kF80Infinity, !y.sign());
+    return f80_with_sign(kF80Infinity, !y.sign());
   }
   if (cx == FpClass::Infinity) {
     if (y_zero)
       return invalid(ctx);
-    return signed_value(kF80Infinity, y.sign());
+    return f80_with_sign(kF80Infinity, y.sign());
   }
   if (x == kF80One) {
     if (y_infinite)
       return invalid(ctx);
-    return signed_value(kF80Zero, y.sign());
+    return f80_with_sign(kF80Zero, y.sign());
   }
   const bool below_one = x.exponent() < kBias;
   if (y_infinite)
-    return signed_value(kF80Infinity, y.sign() != below_one);
+    return f80_with_sign(kF80Infinity, y.sign() != below_one);
   if (y_zero)
-    return signed_value(kF80Zero, y.sign() != below_one);
+    return f80_with_sign(kF80Zero, y.sign() != below_one);
   return to_f80(multiply(from_f80(y), log2_of(from_f80(x))), ctx);
 }
 
@@ -522,12 +538,12 @@ Float80 f80_y_log2_xp1(Float80 y, Float80 x, FpContext &ctx) {
   if (cx == FpClass::Zero) {
     if (cy == FpClass::Infinity)
       return invalid(ctx);
-    return signed_value(kF80Zero, x.sign() != y.sign());
+    return f80_with_sign(kF80Zero, x.sign() != y.sign());
   }
   if (cy == FpClass::Infinity)
-    return signed_value(kF80Infinity, x.sign() != y.sign());
+    return f80_with_sign(kF80Infinity, x.sign() != y.sign());
   if (cy == FpClass::Zero)
-    return signed_value(kF80Zero, x.sign() != y.sign());
+    return f80_with_sign(kF80Zero, x.sign() != y.sign());
   Wide logarithm;
   if (wx.exponent < -2) { // |x| < 1/4: ln(1 + x) = 2 atanh(x / (2 + x))
     const Wide s = divide(wx, add(scaled(kOne, 1), wx));

@@ -3,11 +3,15 @@
 // instruction bytes run natively (in a small executable stub) and in a
 // 64-bit OpsMachine from the same XMM0-3, MM0-2, RAX/RCX/RDX and MXCSR,
 // and every register, MXCSR and (optionally) the arithmetic flags must
-// agree bit for bit. Exceptions stay masked so the host never traps. The
+// agree bit for bit. Unmasked exceptions trap on the host (SIGFPE, resumed
+// past the instruction) and must raise #XM in the guest with the same
+// MXCSR and unchanged registers. The
 // memory form of each instruction is then checked against its register
 // form in the guest.
 
+#include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include <cinttypes>
 #include <cstdio>
@@ -33,7 +37,20 @@ static_assert(offsetof(SimdRegs, mm) == 64 && offsetof(SimdRegs, gpr) == 88 &&
               offsetof(SimdRegs, mxcsr) == 112 &&
               offsetof(SimdRegs, rflags) == 120);
 
+// Where a SIMD exception on the host resumes: the stub's epilog, which
+// stores the registers as the faulting instruction left them (unchanged)
+// and MXCSR with the flags the processor recorded.
+inline uint64_t g_resume_address = 0;
+inline bool g_host_faulted = false;
+
+inline void on_host_simd_exception(int, siginfo_t *, void *context) {
+  auto *uc = static_cast<ucontext_t *>(context);
+  uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(g_resume_address);
+  g_host_faulted = true;
+}
+
 // RDI points at a SimdRegs: load it, run the instruction, store it back.
+// Returns true when the instruction raised an unmasked SIMD exception.
 class HostStub {
 public:
   HostStub() {
@@ -44,7 +61,7 @@ public:
   HostStub(const HostStub &) = delete;
   HostStub &operator=(const HostStub &) = delete;
 
-  void run(const std::vector<uint8_t> &insn, SimdRegs &regs) {
+  bool run(const std::vector<uint8_t> &insn, SimdRegs &regs) {
     static const uint8_t kProlog[] = {
         0x0f, 0xae, 0x5f, 0x74,       // stmxcsr [rdi+116]
         0xf3, 0x0f, 0x6f, 0x07,       // movdqu xmm0, [rdi]
@@ -87,7 +104,16 @@ public:
       std::memcpy(code + at, kEpilog, sizeof(kEpilog));
       loaded_ = insn;
     }
+    g_resume_address =
+        reinterpret_cast<uint64_t>(memory_) + sizeof(kProlog) + insn.size();
+    g_host_faulted = false;
+    struct sigaction action = {}, previous = {};
+    action.sa_sigaction = on_host_simd_exception;
+    action.sa_flags = SA_SIGINFO;
+    sigaction(SIGFPE, &action, &previous);
     reinterpret_cast<void (*)(SimdRegs *)>(memory_)(&regs);
+    sigaction(SIGFPE, &previous, nullptr);
+    return g_host_faulted;
   }
 
 private:
@@ -205,15 +231,24 @@ public:
   std::string compare(const std::vector<uint8_t> &insn, const SimdRegs &input,
                       bool check_flags) {
     SimdRegs host = input;
-    stub_.run(insn, host);
+    const bool host_faulted = stub_.run(insn, host);
 
     SimdRegs guest{};
-    std::string error = run_guest(insn, input, guest);
+    uint8_t vector = kNoFault;
+    std::string error = run_guest(insn, input, guest, vector);
     if (!error.empty())
       return error;
 
     std::string diff;
     char buf[256];
+    if (host_faulted && vector != EXC_XM)
+      diff = "host raised #XM, guest " +
+             (vector == kNoFault ? std::string("did not fault")
+                                 : "vector " + std::to_string(vector));
+    if (!host_faulted && vector != kNoFault)
+      diff = "guest faulted with vector " + std::to_string(vector);
+    if (host_faulted)
+      check_flags = false;
     for (unsigned i = 0; i < 4 && diff.empty(); i++)
       if (std::memcmp(guest.xmm[i], host.xmm[i], 16)) {
         uint64_t g[2], h[2];
@@ -279,7 +314,8 @@ public:
                                   const std::vector<uint8_t> &mem_form,
                                   const SimdRegs &input, bool check_flags) {
     SimdRegs by_register{}, by_memory{};
-    std::string error = run_guest(reg_form, input, by_register);
+    uint8_t register_fault = kNoFault, memory_fault = kNoFault;
+    std::string error = run_guest(reg_form, input, by_register, register_fault);
     if (!error.empty())
       return error;
     const bool mmx = last_source_was_mmx_;
@@ -288,9 +324,11 @@ public:
           kOperandAddress + i,
           mmx ? (i < 8 ? reinterpret_cast<const uint8_t *>(&input.mm[2])[i] : 0)
               : input.xmm[2][i]);
-    error = run_guest(mem_form, input, by_memory);
+    error = run_guest(mem_form, input, by_memory, memory_fault);
     if (!error.empty())
       return error;
+    if (register_fault != memory_fault)
+      return hex_bytes(mem_form) + ": memory form faults differently";
     if (!check_flags)
       by_register.rflags = by_memory.rflags = 0;
     if (std::memcmp(&by_register, &by_memory, sizeof(SimdRegs)) == 0)
@@ -300,8 +338,12 @@ public:
   }
 
 private:
+  static constexpr uint8_t kNoFault = 0xff;
+
+  // Executes `insn` from `input`; `out` receives the state it left and
+  // `vector` the exception it raised, if any.
   std::string run_guest(const std::vector<uint8_t> &insn, const SimdRegs &input,
-                        SimdRegs &out) {
+                        SimdRegs &out, uint8_t &vector) {
     CpuState &s = machine_.state();
     s.rip = kCodeAddress;
     for (unsigned i = 0; i < 4; i++)
@@ -322,9 +364,7 @@ private:
                CodeSize::Bits64, decoded) != DecodeStatus::Ok)
       return "decode failed: " + hex_bytes(insn);
     last_source_was_mmx_ = decoded.operands[1].kind == OperandKind::Mmx;
-    if (!machine_.execute(decoded))
-      return "guest faulted with vector " +
-             std::to_string(machine_.fault_vector()) + ": " + hex_bytes(insn);
+    vector = machine_.execute(decoded) ? kNoFault : machine_.fault_vector();
     out = input;
     for (unsigned i = 0; i < 4; i++)
       std::memcpy(out.xmm[i], s.fpu.xmm[i], 16);
@@ -356,19 +396,23 @@ struct OracleCase {
 
 // The MXCSR configurations checked: each rounding mode, DAZ, FTZ, and
 // sticky flags already set, all exceptions masked.
-inline uint32_t oracle_mxcsr(unsigned variant, uint32_t random) {
+// With `unmask`, a random subset of the exceptions is unmasked.
+inline uint32_t oracle_mxcsr(unsigned variant, uint32_t random,
+                             bool unmask = false) {
   const uint32_t rc = (variant & 3) << 13;
   const uint32_t daz = (variant & 4) ? 0x40 : 0;
   const uint32_t ftz = (variant & 8) ? 0x8000 : 0;
   const uint32_t sticky = (variant & 16) ? random & 0x3f : 0;
-  return 0x1f80 | rc | daz | ftz | sticky;
+  const uint32_t masks = unmask ? (random >> 8 & 0x3f) << 7 : 0x1f80;
+  return masks | rc | daz | ftz | sticky;
 }
 
 // Checks every case over `iterations` random inputs per MXCSR variant;
 // returns the number of mismatches and reports the first.
 inline unsigned run_oracle(const std::vector<OracleCase> &cases,
                            unsigned iterations, std::string &first_failure,
-                           unsigned variants = 32, uint32_t seed = 1) {
+                           unsigned variants = 32, bool unmask = false,
+                           uint32_t seed = 1) {
   SimdOracle oracle;
   InputGenerator gen(seed);
   unsigned failures = 0;
@@ -377,7 +421,7 @@ inline unsigned run_oracle(const std::vector<OracleCase> &cases,
       for (unsigned i = 0; i < iterations; i++) {
         SimdRegs regs{};
         gen.fill(regs, c.inputs);
-        regs.mxcsr = oracle_mxcsr(variant, gen.next());
+        regs.mxcsr = oracle_mxcsr(variant, gen.next(), unmask);
         std::string diff = oracle.compare(c.bytes, regs, c.flags);
         if (diff.empty() && !c.memory_form.empty())
           diff =

@@ -345,15 +345,26 @@ TEST_CASE("FXSAVE/FXRSTOR round-trip the x87, MXCSR and XMM state", "[simd]") {
   CHECK(m.faulted_with(EXC_NM));
 }
 
-TEST_CASE("FXSAVE in 64-bit mode saves XMM8-XMM15", "[simd]") {
+TEST_CASE("FXSAVE in 64-bit mode saves XMM8-XMM15; FXSAVE64 keeps 64-bit "
+          "pointers, FXSAVE 32-bit ones",
+          "[simd]") {
   SseMachine m(CodeSize::Bits64);
   fill_fpu_state(m.state().fpu);
+  m.state().fpu.fip = 0x123456789a;
   m.gpr(RBX) = kArea;
-  REQUIRE(m.run({0x0f, 0xae, 0x03})); // fxsave [rbx]
+  REQUIRE(m.run({0x48, 0x0f, 0xae, 0x03})); // fxsave64 [rbx]
   CHECK(m.peek<uint8_t>(kArea + 160 + 16 * 15) == 0xa0 + 15);
+  CHECK(m.peek<uint64_t>(kArea + 8) == 0x123456789a);
   m.state().fpu = FpuState{};
-  REQUIRE(m.run({0x0f, 0xae, 0x0b})); // fxrstor [rbx]
+  REQUIRE(m.run({0x48, 0x0f, 0xae, 0x0b})); // fxrstor64 [rbx]
   CHECK(m.state().fpu.xmm[15][1] == 0xa0 + 16);
+  CHECK(m.state().fpu.fip == 0x123456789a);
+
+  REQUIRE(m.run({0x0f, 0xae, 0x03})); // fxsave [rbx]
+  CHECK(m.peek<uint64_t>(kArea + 8) == 0x3456789a);
+  m.poke<uint16_t>(kArea + 12, 0x0033); // FCS
+  REQUIRE(m.run({0x0f, 0xae, 0x0b}));   // fxrstor [rbx]
+  CHECK(m.state().fpu.fip == 0x3456789a);
 }
 
 TEST_CASE("XSAVE/XRSTOR follow RFBM and XSTATE_BV and check the header",
@@ -418,15 +429,16 @@ TEST_CASE("XSAVE/XRSTOR follow RFBM and XSTATE_BV and check the header",
   CHECK(s.fpu.st[3][2] == 0);
   CHECK(s.fpu.xmm[2][0] == 0x42);
 
-  // Header checks: XCOMP_BV and the reserved bytes must be zero.
+  // Header checks: XCOMP_BV and header bytes up to 23 must be zero.
   m.poke<uint64_t>(kArea + 520, uint64_t{1} << 63);
   CHECK_FALSE(m.run(xrstor));
   CHECK(m.faulted(EXC_GP, 0));
   m.poke<uint64_t>(kArea + 520, 0);
-  m.poke<uint8_t>(kArea + 540, 1);
+  m.poke<uint8_t>(kArea + 532, 1);
   CHECK_FALSE(m.run(xrstor));
   CHECK(m.faulted(EXC_GP, 0));
-  m.poke<uint8_t>(kArea + 540, 0);
+  m.poke<uint8_t>(kArea + 532, 0);
+  m.poke<uint8_t>(kArea + 540, 1); // past byte 23: not checked
   REQUIRE(m.run(xrstor));
 
   // 64-byte alignment, CR4.OSXSAVE and CR0.TS.
@@ -473,7 +485,7 @@ TEST_CASE("CPUID advertises the SIMD features and the XSAVE layout", "[simd]") {
   r = cpuid(s, 0, 1, 0);
   for (unsigned bit : {0, 23, 24, 25, 26})
     CHECK((r.edx >> bit & 1) == 1);
-  for (unsigned bit : {0, 1, 9, 19, 20, 23, 26})
+  for (unsigned bit : {0, 1, 9, 19, 20, 23, 25, 26})
     CHECK((r.ecx >> bit & 1) == 1);
   CHECK((r.ecx >> 27 & 1) == 0);
   s.cr4 |= CR4_OSXSAVE;
@@ -495,4 +507,46 @@ TEST_CASE("CR4 accepts OSFXSR, OSXMMEXCPT and OSXSAVE", "[simd]") {
       m.state().cr4 | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
   REQUIRE(m.cpu->write_cr(4, value));
   CHECK(m.state().cr4 == value);
+}
+
+TEST_CASE("Store forms write exactly their operand size", "[simd]") {
+  SseMachine m;
+  m.set_xmm(1, 0x8877665544332211, 0xffeeddccbbaa9988);
+  struct Store {
+    std::vector<uint8_t> bytes; // ModRM r/m = [disp32] appended below
+    unsigned size;
+    uint64_t expected; // the low `size` bytes written
+  };
+  const Store stores[] = {
+      {{0xf3, 0x0f, 0x11, 0x0d}, 4, 0x44332211},         // movss
+      {{0xf2, 0x0f, 0x11, 0x0d}, 8, 0x8877665544332211}, // movsd
+      {{0x0f, 0x13, 0x0d}, 8, 0x8877665544332211},       // movlps
+      {{0x0f, 0x17, 0x0d}, 8, 0xffeeddccbbaa9988},       // movhps
+      {{0x66, 0x0f, 0xd6, 0x0d}, 8, 0x8877665544332211}, // movq
+      {{0x66, 0x0f, 0x7e, 0x0d}, 4, 0x44332211},         // movd
+  };
+  for (const Store &store : stores) {
+    m.poke16(kData, 0x5a5a5a5a5a5a5a5a, 0x5a5a5a5a5a5a5a5a);
+    std::vector<uint8_t> bytes = store.bytes;
+    for (unsigned i = 0; i < 4; i++)
+      bytes.push_back(static_cast<uint8_t>((kData + 4) >> (8 * i)));
+    Instruction insn;
+    REQUIRE(decode(bytes.data(), static_cast<unsigned>(bytes.size()),
+                   CodeSize::Bits32, insn) == DecodeStatus::Ok);
+    REQUIRE(m.execute(insn));
+    uint64_t written = 0;
+    for (unsigned i = 0; i < store.size; i++)
+      written |= uint64_t{m.peek<uint8_t>(kData + 4 + i)} << (8 * i);
+    CHECK(written == store.expected);
+    CHECK(m.peek<uint32_t>(kData) == 0x5a5a5a5a);
+    CHECK(m.peek<uint8_t>(kData + 4 + store.size) == 0x5a);
+  }
+
+  // pextrb [kData+4], xmm1, 9 and extractps [kData+4], xmm1, 3.
+  m.poke16(kData, 0x5a5a5a5a5a5a5a5a, 0x5a5a5a5a5a5a5a5a);
+  REQUIRE(m.run({0x66, 0x0f, 0x3a, 0x14, 0x0d, DISP32(kData + 4), 9}));
+  CHECK(m.peek<uint32_t>(kData + 4) == 0x5a5a5a99);
+  REQUIRE(m.run({0x66, 0x0f, 0x3a, 0x17, 0x0d, DISP32(kData + 8), 3}));
+  CHECK(m.peek<uint32_t>(kData + 8) == 0xffeeddcc);
+  CHECK(m.peek<uint8_t>(kData + 12) == 0x5a);
 }

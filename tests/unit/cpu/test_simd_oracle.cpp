@@ -76,9 +76,10 @@ void add_memory_forms(std::vector<OracleCase> &cases) {
 }
 
 void require_match(const std::vector<OracleCase> &cases, unsigned iterations,
-                   unsigned variants) {
+                   unsigned variants, bool unmask = false) {
   std::string first;
-  const unsigned failures = run_oracle(cases, iterations, first, variants);
+  const unsigned failures =
+      run_oracle(cases, iterations, first, variants, unmask);
   INFO(first);
   CHECK(failures == 0);
 }
@@ -270,4 +271,45 @@ TEST_CASE("CRC32 matches the host for every operand size", "[simd][oracle]") {
   add(cases, {0xf2}, {0x38, 0xf0}, Inputs::Integer, false, -1, kModRm, 0x48);
   add(cases, {0xf2}, {0x38, 0xf1}, Inputs::Integer, false, -1, kModRm, 0x48);
   require_match(cases, 5000, 1);
+}
+
+TEST_CASE("Unmasked SIMD exceptions: #XM, the recorded MXCSR flags and the "
+          "untouched destination match the host",
+          "[simd][oracle]") {
+  std::vector<OracleCase> cases;
+  for (uint8_t op : {0x51, 0x58, 0x59, 0x5c, 0x5d, 0x5e, 0x5f, 0x5a})
+    add(cases, {NP, 0x66, 0xf3, 0xf2}, {op}, Inputs::Float);
+  for (uint8_t op : {0x7c, 0x7d, 0xd0})
+    add(cases, {0x66, 0xf2}, {op}, Inputs::Float);
+  add(cases, {NP, 0x66, 0xf3}, {0x5b}, Inputs::Float);
+  add(cases, {0x66, 0xf3, 0xf2}, {0xe6}, Inputs::Float);
+  add(cases, {NP, 0x66}, {0x2e}, Inputs::Float, true);
+  add(cases, {NP, 0x66}, {0x2f}, Inputs::Float, true);
+  add(cases, {NP, 0x66}, {0x2c}, Inputs::Float);
+  add(cases, {NP, 0x66}, {0x2d}, Inputs::Float);
+  for (int imm : {0, 1, 3, 4, 7})
+    add(cases, {NP, 0x66, 0xf3, 0xf2}, {0xc2}, Inputs::Float, false, imm);
+  for (int imm : {0x00, 0x04, 0x09, 0x0b})
+    for (uint8_t op : {0x08, 0x09, 0x0a, 0x0b})
+      add(cases, {0x66}, {0x3a, op}, Inputs::Float, false, imm);
+  for (int imm : {0xff, 0x31})
+    for (uint8_t op : {0x40, 0x41})
+      add(cases, {0x66}, {0x3a, op}, Inputs::Float, false, imm);
+  add_memory_forms(cases);
+  for (uint8_t rex : {0, 0x48}) {
+    add(cases, {0xf3, 0xf2}, {0x2a}, Inputs::Integer, false, -1, kModRm, rex);
+    add(cases, {0xf3, 0xf2}, {0x2c}, Inputs::Float, false, -1, kModRm, rex);
+    add(cases, {0xf3, 0xf2}, {0x2d}, Inputs::Float, false, -1, kModRm, rex);
+  }
+  require_match(cases, 40, 32, true);
+}
+
+TEST_CASE("AES-NI rounds and key expansion match the host", "[simd][oracle]") {
+  std::vector<OracleCase> cases;
+  for (uint8_t op : {0xdb, 0xdc, 0xdd, 0xde, 0xdf})
+    add(cases, {0x66}, {0x38, op}, Inputs::Integer);
+  for (int imm : {0x00, 0x01, 0x1b, 0x36, 0x80, 0xff})
+    add(cases, {0x66}, {0x3a, 0xdf}, Inputs::Integer, false, imm);
+  add_memory_forms(cases);
+  require_match(cases, 200, 1);
 }

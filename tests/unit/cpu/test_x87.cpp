@@ -216,8 +216,17 @@ TEST_CASE("x87: FNSTENV layout matches the host", "[x87]") {
   CHECK(m.peek<uint32_t>(0x300c) == fldpi_address);
   CHECK(m.peek<uint32_t>(0x3010) == (0x08u | (uint32_t{0x1eb} << 16)));
   CHECK((m.peek<uint32_t>(0x3018) >> 16) == (host_env[6] >> 16));
-  // FNSTENV masks every exception afterwards; FLDENV brings the image back.
-  CHECK((m.state().fpu.fcw & 0x3f) == 0x3f);
+  // The 16-bit protected-mode image (operand-size prefix); FNSTENV masks
+  // every exception afterwards.
+  m.state().fpu.fcw = 0x0372;
+  REQUIRE(m.run({0x66, 0xd9, 0x35, 0x00, 0x31, 0x00, 0x00}));
+  CHECK(m.state().fpu.fcw == 0x037f);
+  CHECK(m.peek<uint16_t>(0x3100) == 0x0372);
+  CHECK(m.peek<uint16_t>(0x3104) == (host_env[2] & 0xffff));
+  CHECK(m.peek<uint16_t>(0x3106) == (fldpi_address & 0xffff));
+  CHECK(m.peek<uint16_t>(0x3108) == 0x08);
+  CHECK(m.peek<uint16_t>(0x310e) == 0); // nothing past the 14 bytes
+  // FLDENV brings the image back.
   m.poke<uint16_t>(0x3000, 0x037b);
   REQUIRE(m.run({0xd9, 0x25, 0x00, 0x30, 0x00, 0x00})); // FLDENV
   CHECK(m.state().fpu.fcw == 0x037b);
@@ -497,6 +506,426 @@ TEST_CASE("x87: transcendental special values match the host exactly",
     FpContext ctx;
     const Float80 got = f80_exp2m1(a, ctx);
     same("f2xm1", got, ctx.flags, host_f2xm1(a, a, 0x037f), kIE | kZE);
+  }
+  CHECK(failures == 0);
+}
+
+TEST_CASE("x87: FPTAN, FSINCOS and FSIN leave the stack as the host does",
+          "[x87]") {
+  const Float80 values[] = {
+      kF80Zero,
+      f80_negate(kF80Zero),
+      kF80Infinity,
+      kF80Indefinite,
+      {0xa000000000000000ull, 0x7fff},     // SNaN
+      {0x8000000000000000ull, 16383 + 63}, // out of range: C2
+      from_double(0.5),
+      from_double(-1e-300),
+  };
+  for (const Float80 &a : values) {
+    INFO("operand " << std::hex << a.sign_exponent << ":" << a.significand);
+    const uint16_t mask = 0x3f | kC0 | kC2 | kC3 | 0x3800;
+    const HostResult tan = host_fptan(a, 0x037f);
+    OpsMachine m;
+    load_stack(m, {a});
+    REQUIRE(m.run({0xd9, 0xf2})); // FPTAN
+    CHECK((m.state().fpu.fsw & mask) == (tan.fsw & mask));
+    if (tan.fsw & kC2) { // out of range: nothing pushed, ST(0) unchanged
+      CHECK(st(m, 0) == a);
+      CHECK(top(m) == 7);
+      continue;
+    }
+    CHECK(st(m, 0) == tan.second);
+    CHECK(st(m, 1) == tan.value);
+
+    const HostResult sincos = host_fsincos(a, 0x037f);
+    m.state().fpu.fsw = 0;
+    load_stack(m, {a});
+    REQUIRE(m.run({0xd9, 0xfb})); // FSINCOS
+    CHECK((m.state().fpu.fsw & mask) == (sincos.fsw & mask));
+    CHECK(ulp_distance(st(m, 0), sincos.second) <= 1);
+    CHECK(ulp_distance(st(m, 1), sincos.value) <= 1);
+
+    const HostResult sine = host_fsin(a, kF80Zero, 0x037f);
+    OpsMachine single;
+    load_stack(single, {a, kF80Zero});
+    REQUIRE(single.run({0xd9, 0xfe})); // FSIN
+    CHECK((single.state().fpu.fsw & mask) == (sine.fsw & mask));
+    CHECK(ulp_distance(st(single, 0), sine.value) <= 1);
+  }
+}
+
+TEST_CASE("x87: real-mode FNSTENV image and the 16-bit format", "[x87]") {
+  OpsMachine m(CodeSize::Bits16);
+  m.state().seg[CS] = {0x0100, 0x1000, 0xffff, kRealCode};
+  m.state().seg[DS] = {0x0200, 0x2000, 0xffff, kRealData};
+  m.state().rip = 0x0010;
+  m.memory.write(0x1010, "\xd9\xe8", 2);
+  REQUIRE(m.run({0xd9, 0xe8}));             // FLD1 at 0100:0010
+  REQUIRE(m.run({0xdd, 0x06, 0x34, 0x00})); // FLD qword [0x34]
+  REQUIRE(m.run({0xd9, 0x36, 0x00, 0x01})); // FNSTENV [0x100], 14 bytes
+  const uint64_t image = 0x2000 + 0x100;
+  CHECK(m.peek<uint16_t>(image + 0) == 0x037f);
+  CHECK(m.peek<uint16_t>(image + 2) == m.state().fpu.fsw);
+  CHECK(m.peek<uint16_t>(image + 4) == 0x1fff); // R6 zero, R7 valid
+  const uint32_t ip = 0x1000 + 0x12;            // linear address of FLD m64
+  CHECK(m.peek<uint16_t>(image + 6) == (ip & 0xffff));
+  CHECK(m.peek<uint16_t>(image + 8) == (((ip >> 16) << 12) | 0x506));
+  const uint32_t dp = 0x2000 + 0x34;
+  CHECK(m.peek<uint16_t>(image + 10) == (dp & 0xffff));
+  CHECK(m.peek<uint16_t>(image + 12) == ((dp >> 16) << 12));
+  // The 0x66 prefix selects the 28-byte layout.
+  REQUIRE(m.run({0x66, 0xd9, 0x36, 0x00, 0x02}));
+  CHECK(m.peek<uint32_t>(0x2000 + 0x200) == 0xffff037f);
+  CHECK(m.peek<uint32_t>(0x2000 + 0x20c) == (ip & 0xffff));
+}
+
+TEST_CASE("x87: FINCSTP, FDECSTP, FFREE and FXAM of an empty register",
+          "[x87]") {
+  OpsMachine m;
+  load_stack(m, {from_double(1.0), from_double(2.0)});
+  REQUIRE(m.run({0xd9, 0xf7})); // FINCSTP: TOP+1, no tag change
+  CHECK(top(m) == 7);
+  CHECK(st(m, 0) == from_double(2.0));
+  CHECK(st(m, 7) == from_double(1.0));
+  CHECK(st_valid(m, 7));
+  REQUIRE(m.run({0xd9, 0xf6})); // FDECSTP
+  CHECK(st(m, 0) == from_double(1.0));
+  REQUIRE(m.run({0xdd, 0xc1})); // FFREE ST(1)
+  CHECK_FALSE(st_valid(m, 1));
+  REQUIRE(m.run({0xd9, 0xc9})); // FXCH with an empty ST(1): underflow
+  CHECK((m.state().fpu.fsw & (kIE | kSF)) == (kIE | kSF));
+  CHECK(st(m, 0) == kF80Indefinite);
+  CHECK(st(m, 1) == from_double(1.0));
+  REQUIRE(m.run({0xdd, 0xc0})); // FFREE ST(0)
+  REQUIRE(m.run({0xd9, 0xe5})); // FXAM: empty is C3 + C0
+  CHECK((m.state().fpu.fsw & (kC0 | kC2 | kC3)) == (kC3 | kC0));
+}
+
+TEST_CASE("x87: stores with unmasked exceptions leave memory alone", "[x87]") {
+  OpsMachine m;
+  m.state().fpu.fcw = 0x037f & ~0x01; // IE unmasked
+  m.poke<uint32_t>(0x2000, 0x12345678);
+  load_stack(m, {kF80Infinity});
+  REQUIRE(m.run({0xdb, 0x1d, 0x00, 0x20, 0x00, 0x00})); // FISTP dword
+  CHECK(m.peek<uint32_t>(0x2000) == 0x12345678);
+  CHECK(top(m) == 7); // no pop
+  CHECK((m.state().fpu.fsw & (kIE | kES)) == (kIE | kES));
+  m.state().fpu.fsw &= ~0x80ff;
+  m.state().fpu.fcw = 0x037f & ~0x08; // OE unmasked
+  load_stack(m, {Float80{0x8000000000000000ull, 16383 + 200}});
+  REQUIRE(m.run({0xd9, 0x1d, 0x00, 0x20, 0x00, 0x00})); // FSTP dword
+  CHECK(m.peek<uint32_t>(0x2000) == 0x12345678);
+  CHECK((m.state().fpu.fsw & 0x08) != 0);
+  // Masked: the integer indefinite is stored and the stack popped.
+  m.state().fpu.fcw = 0x037f;
+  m.state().fpu.fsw = 0;
+  load_stack(m, {kF80Infinity});
+  REQUIRE(m.run({0xdb, 0x1d, 0x00, 0x20, 0x00, 0x00}));
+  CHECK(m.peek<uint32_t>(0x2000) == 0x80000000);
+  CHECK(m.state().fpu.ftw == 0);
+}
+
+namespace {
+
+// A store of ST(0) = a by `insn` over a sentinel, with any control word:
+// the exception is raised by the store itself and only delivered by a
+// later waiting instruction, which never comes (FNSTSW, FNINIT).
+#define SABLE_HOST_STORE_OVER(name, insn)                                      \
+  uint64_t name(Float80 a, uint16_t fcw, uint16_t &fsw) {                      \
+    uint64_t out = 0x5a5a5a5a5a5a5a5aull;                                      \
+    const uint16_t default_cw = 0x037f;                                        \
+    asm volatile("fninit\n\t"                                                  \
+                 "fldcw %[cw]\n\t"                                             \
+                 "fldt %[a]\n\t" insn "\n\t"                                   \
+                 "fnstsw %[sw]\n\t"                                            \
+                 "fninit\n\t"                                                  \
+                 "fldcw %[dcw]"                                                \
+                 : [m] "+m"(out), [sw] "=m"(fsw)                               \
+                 : [a] "m"(a), [cw] "m"(fcw), [dcw] "m"(default_cw)            \
+                 : SABLE_X87_CLOBBERS);                                        \
+    return out;                                                                \
+  }
+
+SABLE_HOST_STORE_OVER(host_store_fstps, "fstps %[m]")
+SABLE_HOST_STORE_OVER(host_store_fstpl, "fstpl %[m]")
+SABLE_HOST_STORE_OVER(host_store_fistpl, "fistpl %[m]")
+SABLE_HOST_STORE_OVER(host_store_fistps, "fistps %[m]")
+SABLE_HOST_STORE_OVER(host_store_fistpll, "fistpll %[m]")
+SABLE_HOST_STORE_OVER(host_store_fisttpl, "fisttpl %[m]")
+
+struct StoreForm {
+  std::initializer_list<uint8_t> bytes; // [0x2000]
+  uint64_t (*host)(Float80, uint16_t, uint16_t &);
+};
+
+} // namespace
+
+TEST_CASE("x87: stores under unmasked exceptions match the host", "[x87]") {
+  const StoreForm forms[] = {
+      {{0xd9, 0x1d, 0x00, 0x20, 0x00, 0x00}, host_store_fstps},
+      {{0xdd, 0x1d, 0x00, 0x20, 0x00, 0x00}, host_store_fstpl},
+      {{0xdb, 0x1d, 0x00, 0x20, 0x00, 0x00}, host_store_fistpl},
+      {{0xdf, 0x1d, 0x00, 0x20, 0x00, 0x00}, host_store_fistps},
+      {{0xdf, 0x3d, 0x00, 0x20, 0x00, 0x00}, host_store_fistpll},
+      {{0xdb, 0x0d, 0x00, 0x20, 0x00, 0x00}, host_store_fisttpl},
+  };
+  ValueGenerator gen(23);
+  unsigned failures = 0;
+  std::ostringstream report;
+  for (const StoreForm &form : forms) {
+    for (unsigned i = 0; i < 400; i++) {
+      Float80 a = gen.any();
+      if (i % 2)
+        a.sign_exponent = static_cast<uint16_t>(
+            (a.sign_exponent & 0x8000) | (16383 - 1100 + gen.bits() % 2200));
+      const uint16_t fcw = static_cast<uint16_t>(
+          control_word(gen.bits() % 4, 3) & ~(gen.bits() & 0x3f));
+      uint16_t host_fsw = 0;
+      const uint64_t expected = form.host(a, fcw, host_fsw);
+      OpsMachine m;
+      m.poke<uint64_t>(0x2000, 0x5a5a5a5a5a5a5a5aull);
+      m.state().fpu.fcw = fcw;
+      load_stack(m, {a});
+      std::vector<uint8_t> bytes(form.bytes);
+      Instruction insn;
+      REQUIRE(decode(bytes.data(), static_cast<unsigned>(bytes.size()),
+                     CodeSize::Bits32, insn) == DecodeStatus::Ok);
+      REQUIRE(m.execute(insn));
+      const uint16_t mask = 0xff | kC1 | kB | 0x3800;
+      if (m.peek<uint64_t>(0x2000) == expected &&
+          (m.state().fpu.fsw & mask) == (host_fsw & mask))
+        continue;
+      if (failures++ < 6)
+        report << std::hex << "store " << int(bytes[0]) << " " << int(bytes[1])
+               << " fcw=" << fcw << " a=" << a.sign_exponent << ":"
+               << a.significand << " host=" << expected << "/" << host_fsw
+               << " soft=" << m.peek<uint64_t>(0x2000) << "/"
+               << m.state().fpu.fsw << "\n";
+    }
+  }
+  INFO(report.str());
+  CHECK(failures == 0);
+}
+
+namespace {
+
+// ST(0) = a op memory, any control word (see SABLE_HOST_STORE_OVER).
+#define SABLE_HOST_MEMORY_OP(name, insn)                                       \
+  HostResult name(Float80 a, uint64_t memory, uint16_t fcw) {                  \
+    HostResult r;                                                              \
+    const uint16_t default_cw = 0x037f;                                        \
+    asm volatile(                                                              \
+        "fninit\n\t"                                                           \
+        "fldcw %[cw]\n\t"                                                      \
+        "fldt %[a]\n\t" insn "\n\t"                                            \
+        "fnstsw %[sw]\n\t"                                                     \
+        "fnclex\n\t"                                                           \
+        "fstpt %[r]\n\t"                                                       \
+        "fninit\n\t"                                                           \
+        "fldcw %[dcw]"                                                         \
+        : [r] "=m"(r.value), [sw] "=m"(r.fsw)                                  \
+        : [m] "m"(memory), [a] "m"(a), [cw] "m"(fcw), [dcw] "m"(default_cw)    \
+        : SABLE_X87_CLOBBERS);                                                 \
+    return r;                                                                  \
+  }
+
+SABLE_HOST_MEMORY_OP(host_fadds, "fadds %[m]")
+SABLE_HOST_MEMORY_OP(host_fmuls, "fmuls %[m]")
+SABLE_HOST_MEMORY_OP(host_fcoms, "fcoms %[m]")
+SABLE_HOST_MEMORY_OP(host_fsubs, "fsubs %[m]")
+SABLE_HOST_MEMORY_OP(host_fsubrs, "fsubrs %[m]")
+SABLE_HOST_MEMORY_OP(host_fdivs, "fdivs %[m]")
+SABLE_HOST_MEMORY_OP(host_fdivrs, "fdivrs %[m]")
+SABLE_HOST_MEMORY_OP(host_faddl, "faddl %[m]")
+SABLE_HOST_MEMORY_OP(host_fdivrl, "fdivrl %[m]")
+SABLE_HOST_MEMORY_OP(host_fucoml, "fcoml %[m]")
+SABLE_HOST_MEMORY_OP(host_fisubrl, "fisubrl %[m]")
+SABLE_HOST_MEMORY_OP(host_fidivl, "fidivl %[m]")
+SABLE_HOST_MEMORY_OP(host_fimuls, "fimuls %[m]")
+SABLE_HOST_MEMORY_OP(host_ficoms, "ficoms %[m]")
+
+struct MemoryForm {
+  uint8_t opcode, reg, size; // size 4/8 float, 0x14/0x12 int32/int16
+  HostResult (*host)(Float80, uint64_t, uint16_t);
+};
+
+} // namespace
+
+TEST_CASE("x87: memory-operand arithmetic matches the host", "[x87]") {
+  const MemoryForm forms[] = {
+      {0xd8, 0, 4, host_fadds},      {0xd8, 1, 4, host_fmuls},
+      {0xd8, 2, 4, host_fcoms},      {0xd8, 4, 4, host_fsubs},
+      {0xd8, 5, 4, host_fsubrs},     {0xd8, 6, 4, host_fdivs},
+      {0xd8, 7, 4, host_fdivrs},     {0xdc, 0, 8, host_faddl},
+      {0xdc, 7, 8, host_fdivrl},     {0xdc, 2, 8, host_fucoml},
+      {0xda, 5, 0x14, host_fisubrl}, {0xda, 6, 0x14, host_fidivl},
+      {0xde, 1, 0x12, host_fimuls},  {0xde, 2, 0x12, host_ficoms},
+  };
+  ValueGenerator gen(24);
+  unsigned failures = 0;
+  std::ostringstream report;
+  for (const MemoryForm &form : forms) {
+    for (unsigned i = 0; i < 300; i++) {
+      const Float80 a = gen.any();
+      FpContext scratch;
+      uint64_t memory = 0;
+      const Float80 b = gen.pair_second(a);
+      switch (form.size) {
+      case 4:
+        memory = (i % 3) ? f80_to_f32(b, scratch) : gen.bits() >> 32;
+        break;
+      case 8:
+        memory = (i % 3) ? f80_to_f64(b, scratch) : gen.bits();
+        break;
+      case 0x14:
+        memory = static_cast<uint32_t>(gen.bits() >> (gen.bits() % 32));
+        break;
+      default:
+        memory = static_cast<uint16_t>(gen.bits() >> (gen.bits() % 16));
+        break;
+      }
+      const uint16_t fcw = static_cast<uint16_t>(
+          control_word(gen.bits() % 4, 3) & ~((i % 2) ? gen.bits() & 0x3f : 0));
+      const HostResult expected = form.host(a, memory, fcw);
+      OpsMachine m;
+      m.poke<uint64_t>(0x2000, memory);
+      m.state().fpu.fcw = fcw;
+      load_stack(m, {a});
+      REQUIRE(m.run({form.opcode, static_cast<uint8_t>(0x05 | form.reg << 3),
+                     0x00, 0x20, 0x00, 0x00}));
+      const uint16_t mask = 0xff | kC0 | kC1 | kC2 | kC3 | kB | 0x3800;
+      if (st(m, 0) == expected.value &&
+          (m.state().fpu.fsw & mask) == (expected.fsw & mask))
+        continue;
+      if (failures++ < 6)
+        report << std::hex << "form " << int(form.opcode) << "/"
+               << int(form.reg) << " fcw=" << fcw << " a=" << a.sign_exponent
+               << ":" << a.significand << " m=" << memory
+               << " host=" << expected.value.sign_exponent << ":"
+               << expected.value.significand << "/" << expected.fsw
+               << " soft=" << st(m, 0).sign_exponent << ":"
+               << st(m, 0).significand << "/" << m.state().fpu.fsw << "\n";
+    }
+  }
+  INFO(report.str());
+  CHECK(failures == 0);
+}
+
+namespace {
+
+// A load by `insn` onto a stack holding ST(0) = 1, any control word;
+// returns ST(0) afterwards and the status word (TOP tells whether the
+// load pushed).
+#define SABLE_HOST_LOAD_UNMASKED(name, insn)                                   \
+  HostResult name(uint64_t memory, uint16_t fcw) {                             \
+    HostResult r;                                                              \
+    const uint16_t default_cw = 0x037f;                                        \
+    asm volatile("fninit\n\t"                                                  \
+                 "fldcw %[cw]\n\t"                                             \
+                 "fld1\n\t" insn "\n\t"                                        \
+                 "fnstsw %[sw]\n\t"                                            \
+                 "fnclex\n\t"                                                  \
+                 "fstpt %[r]\n\t"                                              \
+                 "fninit\n\t"                                                  \
+                 "fldcw %[dcw]"                                                \
+                 : [r] "=m"(r.value), [sw] "=m"(r.fsw)                         \
+                 : [m] "m"(memory), [cw] "m"(fcw), [dcw] "m"(default_cw)       \
+                 : SABLE_X87_CLOBBERS);                                        \
+    return r;                                                                  \
+  }
+
+SABLE_HOST_LOAD_UNMASKED(host_load_flds, "flds %[m]")
+SABLE_HOST_LOAD_UNMASKED(host_load_fldl, "fldl %[m]")
+SABLE_HOST_LOAD_UNMASKED(host_load_fildl, "fildl %[m]")
+
+} // namespace
+
+TEST_CASE("x87: loads under unmasked exceptions match the host", "[x87]") {
+  struct {
+    uint8_t opcode, reg;
+    bool single;
+    HostResult (*host)(uint64_t, uint16_t);
+  } const forms[] = {{0xd9, 0, true, host_load_flds},
+                     {0xdd, 0, false, host_load_fldl},
+                     {0xdb, 0, true, host_load_fildl}};
+  ValueGenerator gen(25);
+  unsigned failures = 0;
+  std::ostringstream report;
+  for (const auto &form : forms) {
+    for (unsigned i = 0; i < 600; i++) {
+      uint64_t memory = gen.bits();
+      if (i % 4 == 0) // denormals
+        memory &= form.single ? 0x807fffffull : 0x800fffffffffffffull;
+      if (i % 4 == 1) // infinities and NaNs
+        memory |= form.single ? 0x7f800000ull : 0x7ff0000000000000ull;
+      if (form.single)
+        memory &= 0xffffffff;
+      const uint16_t fcw = static_cast<uint16_t>(0x037f & ~(gen.bits() & 0x3f));
+      const HostResult expected = form.host(memory, fcw);
+      OpsMachine m;
+      m.poke<uint64_t>(0x2000, memory);
+      m.state().fpu.fcw = fcw;
+      load_stack(m, {kF80One});
+      REQUIRE(m.run({form.opcode, static_cast<uint8_t>(0x05 | form.reg << 3),
+                     0x00, 0x20, 0x00, 0x00}));
+      const uint16_t mask = 0xff | kC1 | kB | 0x3800;
+      if (st(m, 0) == expected.value &&
+          (m.state().fpu.fsw & mask) == (expected.fsw & mask))
+        continue;
+      if (failures++ < 6)
+        report << std::hex << "load " << int(form.opcode) << " fcw=" << fcw
+               << " m=" << memory << " host=" << expected.value.sign_exponent
+               << ":" << expected.value.significand << "/" << expected.fsw
+               << " soft=" << st(m, 0).sign_exponent << ":"
+               << st(m, 0).significand << "/" << m.state().fpu.fsw << "\n";
+    }
+  }
+  INFO(report.str());
+  CHECK(failures == 0);
+}
+
+namespace {
+
+// FCOMI/FUCOMI ST, ST(1) with ST(0) = a, ST(1) = b: the arithmetic flags
+// the host leaves (all six set beforehand, so cleared ones show).
+template <bool Quiet> uint64_t host_compare_flags(Float80 a, Float80 b) {
+  uint64_t flags;
+  asm volatile("fninit\n\t"
+               "fldt %[b]\n\t"
+               "fldt %[a]\n\t"
+               "pushfq\n\t"
+               "orq $0x8d5, (%%rsp)\n\t"
+               "popfq\n\t"
+               ".byte 0xdb\n\t"
+               ".byte %c[modrm]\n\t"
+               "pushfq\n\t"
+               "popq %[flags]\n\t"
+               "fninit"
+               : [flags] "=r"(flags)
+               : [a] "m"(a), [b] "m"(b), [modrm] "i"(Quiet ? 0xe9 : 0xf1)
+               : "cc", SABLE_X87_CLOBBERS);
+  return flags & kArithFlags;
+}
+
+} // namespace
+
+TEST_CASE("x87: FCOMI and FUCOMI set EFLAGS as the host does", "[x87]") {
+  ValueGenerator gen(26);
+  unsigned failures = 0;
+  for (unsigned i = 0; i < 2000; i++) {
+    const Float80 a = gen.any();
+    const Float80 b = gen.pair_second(a);
+    for (bool quiet : {false, true}) {
+      const uint64_t expected = quiet ? host_compare_flags<true>(a, b)
+                                      : host_compare_flags<false>(a, b);
+      OpsMachine m;
+      m.set_arith(kArithFlags);
+      load_stack(m, {a, b});
+      REQUIRE(m.run({0xdb, static_cast<uint8_t>(quiet ? 0xe9 : 0xf1)}));
+      if (m.arith() != expected)
+        failures++;
+    }
   }
   CHECK(failures == 0);
 }

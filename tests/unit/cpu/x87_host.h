@@ -58,7 +58,6 @@ SABLE_HOST_STACK_OP(host_fprem, "fprem")
 SABLE_HOST_STACK_OP(host_fprem1, "fprem1")
 SABLE_HOST_STACK_OP(host_fcom, "fcom %%st(1)")
 SABLE_HOST_STACK_OP(host_fucom, "fucom %%st(1)")
-SABLE_HOST_STACK_OP(host_fxam, "fxam")
 SABLE_HOST_STACK_OP(host_fsin, "fsin")
 SABLE_HOST_STACK_OP(host_fcos, "fcos")
 SABLE_HOST_STACK_OP(host_fpatan, "fpatan\n\tfld %%st(0)")
@@ -191,6 +190,16 @@ public:
       const int64_t v = static_cast<int64_t>(rng_() % 2001) - 1000;
       return f80_from_int(v);
     }
+    case 9: // encodings the 80387 and later reject, and pseudo-denormals
+      switch (rng_() % 3) {
+      case 0: // unnormal or pseudo-NaN/infinity: integer bit clear
+        return {significand() & ~0x8000000000000000ull,
+                static_cast<uint16_t>(sign | (1 + rng_() % 0x7fff))};
+      case 1: // pseudo-denormal
+        return {significand(), sign};
+      default:
+        return {0, static_cast<uint16_t>(sign | (1 + rng_() % 0x7ffe))};
+      }
     case 8: // near 1
       return {significand(),
               static_cast<uint16_t>(sign | (16383 - 3 + rng_() % 7))};
