@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -16,6 +17,24 @@
 #include "machine/log.h"
 
 using namespace sable::cpu::fuzz;
+
+namespace {
+
+const FuzzRunner *g_runner = nullptr;
+
+// A crash or a sanitizer abort names the stream that caused it, so it can
+// be replayed. Not async-signal-safe; the process is dying anyway.
+void report_crash(int signal) {
+  if (g_runner)
+    std::fprintf(
+        stderr, "cpu_fuzz: signal %d in %s\n", signal,
+        g_runner->describe(g_runner->make_stream(g_runner->current_stream()))
+            .c_str());
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
+} // namespace
 
 int main(int argc, char **argv) {
   if (argc < 3 || argc > 5) {
@@ -54,6 +73,9 @@ int main(int argc, char **argv) {
   std::fflush(stdout);
 
   FuzzRunner runner(mode, seed);
+  g_runner = &runner;
+  for (int signal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
+    std::signal(signal, report_crash);
   constexpr uint64_t kSlice = 1 << 16;
   const auto start = std::chrono::steady_clock::now();
   uint64_t next = 0;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -21,20 +22,22 @@ using test::CoreMachine;
 constexpr uint64_t kRamSize = 4 << 20;
 constexpr uint64_t kPageSize = 0x1000;
 // Layout (besides CoreMachine's GDT 0x1000, IDT 0x2000, TSS 0x3000 and
-// page tables at 0x100000): the IVT at 0 in real mode, one HLT per vector,
-// the broken IDT, the stack below 0x7000, the stream's code, a data page, the
-// known-good sequence, and a page of device memory below 1 MiB so real mode
-// reaches it.
-constexpr uint64_t kHandlerStubs = 0x4000;
-// Broken-IDT streams use a second table, beyond whose limit of 0 every
-// gate leads to its own HLT stub: reaching one means the limit was ignored.
-constexpr uint64_t kForbiddenStubs = 0x4200;
-constexpr uint64_t kBrokenIdt = 0x5000;
+// page tables at 0x100000): the IVT at 0 in real mode, the broken IDT, the
+// stack below 0x7000, the stream's code, a data page, the known-good
+// sequence, a page of device memory below 1 MiB so real mode reaches it,
+// and one HLT per vector at 0x10000, out of reach of real mode's near jumps
+// from the code (segment 0x1000 there).
 constexpr uint64_t kStackTop = 0x7000;
 constexpr uint64_t kCodeAddress = 0x8000;
 constexpr uint64_t kDataAddress = 0x9000;
 constexpr uint64_t kCheckAddress = 0xa000;
 constexpr uint64_t kMmioAddress = 0xa0000;
+constexpr uint64_t kHandlerStubs = 0x10000;
+// Broken-IDT streams use a second table, beyond whose limit of 0 every
+// gate leads to its own HLT stub: reaching one means the limit was ignored.
+constexpr uint64_t kBrokenIdt = 0x5000;
+constexpr uint64_t kForbiddenStubs = 0x10200;
+constexpr uint64_t kStubGuard = 16;
 constexpr uint8_t kHlt = 0xf4;
 constexpr unsigned kMinStream = 16;
 constexpr unsigned kMaxStream = 64;
@@ -265,7 +268,9 @@ FuzzRunner::FuzzRunner(Mode mode, uint64_t seed)
   auto write_gate = [&](uint64_t table, unsigned v, uint64_t offset) {
     switch (mode) {
     case Mode::Real:
-      m.put32(table + v * 4, static_cast<uint32_t>(offset));
+      m.put32(table + v * 4,
+              static_cast<uint32_t>(((offset >> 4) & 0xf000) << 16 |
+                                    (offset & 0xffff)));
       break;
     case Mode::Protected32:
       m.put64(table + v * 8,
@@ -285,12 +290,12 @@ FuzzRunner::FuzzRunner(Mode mode, uint64_t seed)
     write_gate(idt, v, kHandlerStubs + v);
     write_gate(kBrokenIdt, v, kForbiddenStubs + v);
   }
-  // The HLT before each stub array stops code sliding through zeroed
-  // memory from ending in a stub as if a fault had been delivered.
-  for (unsigned v = 0; v <= 256; ++v) {
-    m.put8(kHandlerStubs - 1 + v, kHlt);
-    m.put8(kForbiddenStubs - 1 + v, kHlt);
-  }
+  // The stubs are HLTs, and so are the bytes before each array: code
+  // sliding through zeroed memory (00 00 is an instruction) halts before a
+  // stub rather than in one, as if a fault had been delivered.
+  std::memset(m.ram + kHandlerStubs - kStubGuard, kHlt,
+              kForbiddenStubs + 256 - (kHandlerStubs - kStubGuard));
+  std::memset(m.ram + kCodeAddress, kHlt, kPageSize);
   const std::vector<uint8_t> check = known_good_code(mode);
   std::copy(check.begin(), check.end(), m.ram + kCheckAddress);
   base_state_ = m.state();
@@ -481,10 +486,9 @@ void FuzzRunner::check_invariants(const StreamSpec &spec, StopReason reason) {
 
 void FuzzRunner::run_stream(const StreamSpec &spec) {
   restore_memory();
-  GuestMemory &memory = machine_->core.memory;
-  std::vector<uint8_t> code(kPageSize, kHlt);
-  std::copy(spec.code.begin(), spec.code.end(), code.begin());
-  memory.write(kCodeAddress, code.data(), code.size());
+  // The code page is HLTs in the pristine image, so a stream that runs off
+  // its end halts; the write leaves the page dirty for the next restore.
+  machine_->core.memory.write(kCodeAddress, spec.code.data(), spec.code.size());
   load_state(&spec);
 
   Cpu &cpu = *machine_->core.cpu;
@@ -556,18 +560,18 @@ void FuzzRunner::run_known_good(uint64_t index) {
 void FuzzRunner::run(uint64_t first, uint64_t count, unsigned hang_seconds) {
   // The watchdog sees the stream counter stand still and prints the stream
   // that hangs before aborting.
-  std::atomic<uint64_t> current{first};
+  current_.store(first);
   std::atomic<bool> over{false};
   std::mutex wake_lock;
   std::condition_variable wake;
   std::thread watchdog([&] {
-    uint64_t seen = current.load();
+    uint64_t seen = current_.load();
     std::unique_lock guard(wake_lock);
     while (!over.load()) {
       if (wake.wait_for(guard, std::chrono::seconds(hang_seconds),
                         [&] { return over.load(); }))
         break;
-      const uint64_t now = current.load();
+      const uint64_t now = current_.load();
       if (now == seen) {
         std::fprintf(stderr, "fuzz: stream hangs for %u s:\n%s\n", hang_seconds,
                      describe(make_stream(now)).c_str());
@@ -578,7 +582,7 @@ void FuzzRunner::run(uint64_t first, uint64_t count, unsigned hang_seconds) {
   });
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t index = first; index < first + count; ++index) {
-    current.store(index, std::memory_order_relaxed);
+    current_.store(index, std::memory_order_relaxed);
     run_stream(make_stream(index));
     if ((index + 1) % kCheckInterval == 0)
       run_known_good(index);

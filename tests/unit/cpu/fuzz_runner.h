@@ -8,6 +8,7 @@
 // registers, so a failing stream can be replayed by itself.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -70,8 +71,12 @@ public:
   std::string describe(const StreamSpec &spec) const;
 
   const FuzzStats &stats() const { return stats_; }
+  // The stream running now (or last run), for a crash report.
+  uint64_t current_stream() const {
+    return current_.load(std::memory_order_relaxed);
+  }
   static constexpr uint64_t kCheckInterval = 1024;
-  static constexpr uint64_t kBlockBudget = 32;
+  static constexpr uint64_t kBlockBudget = 8;
 
 private:
   struct Machine;
@@ -89,6 +94,7 @@ private:
   std::vector<uint8_t> pristine_;
   CpuState base_state_;
   FuzzStats stats_;
+  std::atomic<uint64_t> current_{0};
 };
 
 } // namespace sable::cpu::fuzz
