@@ -25,8 +25,8 @@ constexpr uint64_t kPageSize = 0x1000;
 // page tables at 0x100000): the IVT at 0 in real mode, the broken IDT, the
 // stack below 0x7000, the stream's code, a data page, the known-good
 // sequence, a page of device memory below 1 MiB so real mode reaches it,
-// and one HLT per vector at 0x10000, out of reach of real mode's near jumps
-// from the code (segment 0x1000 there).
+// and one HLT per vector at 0x10000, out of reach of near jumps from the
+// code in real mode.
 constexpr uint64_t kStackTop = 0x7000;
 constexpr uint64_t kCodeAddress = 0x8000;
 constexpr uint64_t kDataAddress = 0x9000;
@@ -265,12 +265,13 @@ FuzzRunner::FuzzRunner(Mode mode, uint64_t seed)
     break;
   }
   // Interrupt gates of DPL 3, so INT n from CPL 3 reaches them too.
-  auto write_gate = [&](uint64_t table, unsigned v, uint64_t offset) {
+  // In real mode a stub array is a segment of its own (vector v at v), so
+  // reaching one needs that exact far target.
+  auto write_gate = [&](uint64_t table, unsigned v, uint64_t stubs) {
+    const uint64_t offset = stubs + v;
     switch (mode) {
     case Mode::Real:
-      m.put32(table + v * 4,
-              static_cast<uint32_t>(((offset >> 4) & 0xf000) << 16 |
-                                    (offset & 0xffff)));
+      m.put32(table + v * 4, static_cast<uint32_t>((stubs >> 4) << 16 | v));
       break;
     case Mode::Protected32:
       m.put64(table + v * 8,
@@ -287,8 +288,8 @@ FuzzRunner::FuzzRunner(Mode mode, uint64_t seed)
   };
   const uint64_t idt = mode == Mode::Real ? 0 : test::kIdtBase;
   for (unsigned v = 0; v < 256; ++v) {
-    write_gate(idt, v, kHandlerStubs + v);
-    write_gate(kBrokenIdt, v, kForbiddenStubs + v);
+    write_gate(idt, v, kHandlerStubs);
+    write_gate(kBrokenIdt, v, kForbiddenStubs);
   }
   // The stubs are HLTs, and so are the bytes before each array: code
   // sliding through zeroed memory (00 00 is an instruction) halts before a
@@ -473,8 +474,11 @@ void FuzzRunner::check_invariants(const StreamSpec &spec, StopReason reason) {
     if (!(null_ss && s.long_mode_active()) && s.seg[SS].dpl() != s.cpl())
       what << "CPL " << s.cpl() << " but SS.DPL " << s.seg[SS].dpl() << "; ";
   }
-  if (reason == StopReason::Halted &&
-      s.seg[CS].base + s.rip - 1 - kForbiddenStubs < 256 &&
+  const bool forbidden_stub =
+      mode_ == Mode::Real
+          ? s.seg[CS].selector == kForbiddenStubs >> 4 && s.rip - 1 < 256
+          : s.seg[CS].base + s.rip - 1 - kForbiddenStubs < 256;
+  if (reason == StopReason::Halted && forbidden_stub &&
       s.idtr.base == kBrokenIdt && s.idtr.limit == 0)
     what << "a gate beyond the IDT limit was used; ";
   if (reason == StopReason::ExitRequested)
