@@ -67,8 +67,9 @@ int main(int argc, char **argv) {
     return runner.stats().violation_count == 0 ? 0 : 1;
   }
   const double seconds = std::strtod(argv[2], nullptr);
+  std::random_device entropy;
   const uint64_t seed = argc == 4 ? std::strtoull(argv[3], nullptr, 0)
-                                  : std::random_device{}() * 0x100000001ull;
+                                  : uint64_t{entropy()} << 32 | entropy();
   std::printf("cpu_fuzz %s seed 0x%" PRIx64 "\n", name.c_str(), seed);
   std::fflush(stdout);
 

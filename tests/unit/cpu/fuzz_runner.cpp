@@ -19,7 +19,7 @@ namespace {
 
 using test::CoreMachine;
 
-constexpr uint64_t kRamSize = 4 << 20;
+constexpr uint64_t kRamSize = 2 << 20;
 constexpr uint64_t kPageSize = 0x1000;
 // Layout (besides CoreMachine's GDT 0x1000, IDT 0x2000, TSS 0x3000 and
 // page tables at 0x100000): the IVT at 0 in real mode, the broken IDT, the
