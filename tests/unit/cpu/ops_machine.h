@@ -70,12 +70,7 @@ struct OpsMachine : VcpuMachine {
   // rejects before any handler sees them).
   bool execute(const Instruction &insn) {
     last = insn;
-    cpu->pending = {};
-    cpu->next_rip = cpu->state.rip + last.length;
-    if (!handler_table().get(last.op)(*cpu, last))
-      return false;
-    cpu->state.rip = cpu->next_rip;
-    return true;
+    return execute_with(handler_table().get(last.op), last);
   }
 
   // Runs a REP instruction to completion, as the interpreter resumes it.

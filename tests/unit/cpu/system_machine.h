@@ -131,18 +131,9 @@ struct SystemMachine : VcpuMachine {
     cpu->flush_tlb(true);
   }
 
-  // Runs one instruction the way the interpreter does: next_rip is the
-  // following instruction, RIP advances only on success.
+  // Runs one instruction through the system and far-transfer handlers.
   bool run(const Instruction &insn) {
-    cpu->pending = {};
-    cpu->next_rip = state().rip + insn.length;
-    Handler handler = table.get(insn.op);
-    if (!handler)
-      return false;
-    bool ok = handler(*cpu, insn);
-    if (ok)
-      state().rip = cpu->next_rip;
-    return ok;
+    return execute_with(table.get(insn.op), insn);
   }
 
   bool faulted(uint8_t vector, uint32_t error_code) const {

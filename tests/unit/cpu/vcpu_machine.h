@@ -1,13 +1,14 @@
 #pragma once
 // What the CPU test fixtures share: a vCPU over RAM at address 0 and an
-// empty port bus, typed access to guest memory, and identity-mapping page
-// tables for long mode.
+// empty port bus, typed access to guest memory, identity-mapping page
+// tables for long mode, and running one instruction through its handler.
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
 
 #include "cpu/cpu.h"
+#include "cpu/ops/handlers.h"
 #include "machine/io_bus.h"
 #include "machine/memory.h"
 
@@ -30,6 +31,18 @@ struct VcpuMachine {
   }
 
   CpuState &state() { return cpu->state; }
+
+  // Runs one instruction the way the interpreter does: next_rip is the
+  // fall-through address, committed to RIP only on success; false when the
+  // op has no handler or it faulted (the fault is in cpu->pending).
+  bool execute_with(Handler handler, const Instruction &insn) {
+    cpu->pending = {};
+    cpu->next_rip = state().rip + insn.length;
+    if (!handler || !handler(*cpu, insn))
+      return false;
+    state().rip = cpu->next_rip;
+    return true;
+  }
 
   template <typename T> void poke(uint64_t address, T value) {
     memory.write(address, &value, sizeof(T));
