@@ -85,6 +85,50 @@ void for_each_msr(State &state, Visit &&visit) {
     visit(MSR_MTRR_PHYS_BASE0 + i, m.mtrr_var[i]);
 }
 
+// Each register kvm_regs holds, with where CpuState keeps it; one table for
+// both ways.
+template <typename State, typename Regs, typename Visit>
+void for_each_register(State &state, Regs &regs, Visit &&visit) {
+  auto &g = state.gpr;
+  visit(g[cpu::RAX], regs.rax);
+  visit(g[cpu::RBX], regs.rbx);
+  visit(g[cpu::RCX], regs.rcx);
+  visit(g[cpu::RDX], regs.rdx);
+  visit(g[cpu::RSI], regs.rsi);
+  visit(g[cpu::RDI], regs.rdi);
+  visit(g[cpu::RSP], regs.rsp);
+  visit(g[cpu::RBP], regs.rbp);
+  visit(g[cpu::R8], regs.r8);
+  visit(g[cpu::R9], regs.r9);
+  visit(g[cpu::R10], regs.r10);
+  visit(g[cpu::R11], regs.r11);
+  visit(g[cpu::R12], regs.r12);
+  visit(g[cpu::R13], regs.r13);
+  visit(g[cpu::R14], regs.r14);
+  visit(g[cpu::R15], regs.r15);
+  visit(state.rip, regs.rip);
+  visit(state.rflags, regs.rflags);
+}
+
+// The same for the kvm_fpu fields other than the register files.
+template <typename Fpu, typename KvmFpu, typename Visit>
+void for_each_fpu_field(Fpu &fpu, KvmFpu &kvm, Visit &&visit) {
+  visit(fpu.fcw, kvm.fcw);
+  visit(fpu.fsw, kvm.fsw);
+  visit(fpu.ftw, kvm.ftwx);
+  visit(fpu.fop, kvm.last_opcode);
+  visit(fpu.fip, kvm.last_ip);
+  visit(fpu.fdp, kvm.last_dp);
+  visit(fpu.mxcsr, kvm.mxcsr);
+}
+
+constexpr auto copy_to_kvm = [](const auto &ours, auto &theirs) {
+  theirs = ours;
+};
+constexpr auto copy_from_kvm = [](auto &ours, const auto &theirs) {
+  ours = theirs;
+};
+
 // KVM structures carry their size, so a snapshot from a host whose KVM
 // has other sizes is refused instead of misread.
 void put_blob(StateWriter &out, const void *data, size_t size) {
@@ -155,48 +199,12 @@ cpu::Segment from_kvm(const kvm_segment &segment) {
 }
 
 void to_kvm(const cpu::CpuState &state, kvm_regs &regs) {
-  const uint64_t *g = state.gpr;
   regs = {};
-  regs.rax = g[cpu::RAX];
-  regs.rbx = g[cpu::RBX];
-  regs.rcx = g[cpu::RCX];
-  regs.rdx = g[cpu::RDX];
-  regs.rsi = g[cpu::RSI];
-  regs.rdi = g[cpu::RDI];
-  regs.rsp = g[cpu::RSP];
-  regs.rbp = g[cpu::RBP];
-  regs.r8 = g[cpu::R8];
-  regs.r9 = g[cpu::R9];
-  regs.r10 = g[cpu::R10];
-  regs.r11 = g[cpu::R11];
-  regs.r12 = g[cpu::R12];
-  regs.r13 = g[cpu::R13];
-  regs.r14 = g[cpu::R14];
-  regs.r15 = g[cpu::R15];
-  regs.rip = state.rip;
-  regs.rflags = state.rflags;
+  for_each_register(state, regs, copy_to_kvm);
 }
 
 void from_kvm(const kvm_regs &regs, cpu::CpuState &state) {
-  uint64_t *g = state.gpr;
-  g[cpu::RAX] = regs.rax;
-  g[cpu::RBX] = regs.rbx;
-  g[cpu::RCX] = regs.rcx;
-  g[cpu::RDX] = regs.rdx;
-  g[cpu::RSI] = regs.rsi;
-  g[cpu::RDI] = regs.rdi;
-  g[cpu::RSP] = regs.rsp;
-  g[cpu::RBP] = regs.rbp;
-  g[cpu::R8] = regs.r8;
-  g[cpu::R9] = regs.r9;
-  g[cpu::R10] = regs.r10;
-  g[cpu::R11] = regs.r11;
-  g[cpu::R12] = regs.r12;
-  g[cpu::R13] = regs.r13;
-  g[cpu::R14] = regs.r14;
-  g[cpu::R15] = regs.r15;
-  state.rip = regs.rip;
-  state.rflags = regs.rflags;
+  for_each_register(state, regs, copy_from_kvm);
   state.lazy = {};
 }
 
@@ -244,26 +252,14 @@ void from_kvm(const kvm_sregs &sregs, cpu::CpuState &state) {
 void to_kvm(const cpu::FpuState &fpu, kvm_fpu &out) {
   out = {};
   std::memcpy(out.fpr, fpu.st, sizeof out.fpr);
-  out.fcw = fpu.fcw;
-  out.fsw = fpu.fsw;
-  out.ftwx = fpu.ftw;
-  out.last_opcode = fpu.fop;
-  out.last_ip = fpu.fip;
-  out.last_dp = fpu.fdp;
   std::memcpy(out.xmm, fpu.xmm, sizeof out.xmm);
-  out.mxcsr = fpu.mxcsr;
+  for_each_fpu_field(fpu, out, copy_to_kvm);
 }
 
 void from_kvm(const kvm_fpu &in, cpu::FpuState &fpu) {
   std::memcpy(fpu.st, in.fpr, sizeof fpu.st);
-  fpu.fcw = in.fcw;
-  fpu.fsw = in.fsw;
-  fpu.ftw = in.ftwx;
-  fpu.fop = in.last_opcode;
-  fpu.fip = in.last_ip;
-  fpu.fdp = in.last_dp;
   std::memcpy(fpu.xmm, in.xmm, sizeof fpu.xmm);
-  fpu.mxcsr = in.mxcsr;
+  for_each_fpu_field(fpu, in, copy_from_kvm);
 }
 
 std::vector<kvm_msr_entry> msrs_of(const cpu::CpuState &state) {

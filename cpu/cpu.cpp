@@ -31,6 +31,17 @@ uint64_t width_mask(unsigned size) {
   return size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (size * 8)) - 1;
 }
 
+// The debug register a MOV to or from DRn reaches: DR4 and DR5 alias DR6
+// and DR7 unless CR4.DE is set. -1 where the access is #UD.
+int debug_register(unsigned n, uint64_t cr4) {
+  if (n == 4 || n == 5) {
+    if (cr4 & CR4_DE)
+      return -1;
+    n += 2;
+  }
+  return n < 8 ? int(n) : -1;
+}
+
 } // namespace
 
 Cpu::Cpu(const CpuEnvironment &environment)
@@ -192,13 +203,8 @@ bool Cpu::read_operand(const Instruction &insn, unsigned index,
       return fault(EXC_UD);
     }
   case OperandKind::Dr: {
-    unsigned n = op.reg;
-    if (n == 4 || n == 5) {
-      if (state.cr4 & CR4_DE)
-        return fault(EXC_UD);
-      n += 2;
-    }
-    if (n >= 8)
+    const int n = debug_register(op.reg, state.cr4);
+    if (n < 0)
       return fault(EXC_UD);
     value = state.dr[n];
     return true;
@@ -231,13 +237,8 @@ bool Cpu::write_operand(const Instruction &insn, unsigned index,
   case OperandKind::Cr:
     return write_cr(op.reg, value);
   case OperandKind::Dr: {
-    unsigned n = op.reg;
-    if (n == 4 || n == 5) {
-      if (state.cr4 & CR4_DE)
-        return fault(EXC_UD);
-      n += 2;
-    }
-    if (n >= 8)
+    const int n = debug_register(op.reg, state.cr4);
+    if (n < 0)
       return fault(EXC_UD);
     if (n >= 6 && (value >> 32))
       return fault(EXC_GP, 0);

@@ -150,6 +150,25 @@ unsigned rotate_through_carry_count(unsigned size, uint64_t count) {
   return n;
 }
 
+struct CarryRotation {
+  uint64_t result;
+  bool carry;
+};
+
+// Rotates the bits+1 wide value CF:value left by n (0 < n <= bits); a right
+// rotation by n is a left one by bits+1-n.
+CarryRotation rotate_with_carry_left(unsigned size, uint64_t value, bool carry,
+                                     unsigned n) {
+  using u128 = unsigned __int128;
+  const unsigned bits = size_bits(size);
+  const unsigned width = bits + 1;
+  const u128 wide_mask = (u128{1} << width) - 1;
+  const u128 wide = (u128{carry} << bits) | value;
+  const u128 rotated = ((wide << n) | (wide >> (width - n))) & wide_mask;
+  return {static_cast<uint64_t>(rotated) & size_mask(size),
+          ((rotated >> bits) & 1) != 0};
+}
+
 } // namespace
 
 uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count,
@@ -157,21 +176,12 @@ uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count,
   const unsigned n = rotate_through_carry_count(size, count);
   if (n == 0)
     return value;
-  const unsigned bits = size_bits(size);
-  const unsigned width = bits + 1;
-  const uint64_t mask = size_mask(size);
-  value &= mask;
-  const unsigned __int128 wide_mask =
-      (static_cast<unsigned __int128>(1) << width) - 1;
-  const unsigned __int128 wide =
-      (static_cast<unsigned __int128>(carry) << bits) | value;
-  const unsigned __int128 rotated =
-      ((wide << n) | (wide >> (width - n))) & wide_mask;
-  const uint64_t result = static_cast<uint64_t>(rotated) & mask;
+  value &= size_mask(size);
+  const CarryRotation rotation = rotate_with_carry_left(size, value, carry, n);
   update_arith_flags(s, CF | OF,
-                     flag_if((rotated >> bits) & 1, CF) |
+                     flag_if(rotation.carry, CF) |
                          flag_if(first_step_left_overflow(size, value), OF));
-  return result;
+  return rotation.result;
 }
 
 uint64_t alu_rcr(CpuState &s, unsigned size, uint64_t value, uint64_t count,
@@ -179,21 +189,13 @@ uint64_t alu_rcr(CpuState &s, unsigned size, uint64_t value, uint64_t count,
   const unsigned n = rotate_through_carry_count(size, count);
   if (n == 0)
     return value;
-  const unsigned bits = size_bits(size);
-  const unsigned width = bits + 1;
-  const uint64_t mask = size_mask(size);
-  value &= mask;
-  const unsigned __int128 wide_mask =
-      (static_cast<unsigned __int128>(1) << width) - 1;
-  const unsigned __int128 wide =
-      (static_cast<unsigned __int128>(carry) << bits) | value;
-  const unsigned __int128 rotated =
-      ((wide >> n) | (wide << (width - n))) & wide_mask;
-  const uint64_t result = static_cast<uint64_t>(rotated) & mask;
+  value &= size_mask(size);
+  const CarryRotation rotation =
+      rotate_with_carry_left(size, value, carry, size_bits(size) + 1 - n);
   const bool overflow = carry != ((value & sign_bit(size)) != 0);
-  update_arith_flags(
-      s, CF | OF, flag_if((rotated >> bits) & 1, CF) | flag_if(overflow, OF));
-  return result;
+  update_arith_flags(s, CF | OF,
+                     flag_if(rotation.carry, CF) | flag_if(overflow, OF));
+  return rotation.result;
 }
 
 namespace {

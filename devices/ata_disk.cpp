@@ -208,13 +208,8 @@ void AtaDisk::identify() {
   id[1] = default_cylinders_;
   id[3] = kDefaultHeads;
   id[6] = kDefaultSectorsPerTrack;
-  put_string(id, 10, 10, serial_);
-  put_string(id, 23, 4, "1.0");
-  put_string(id, 27, 20, "SABLE HARDDISK");
+  put_common_identify(id, serial_, "SABLE HARDDISK");
   id[47] = 0x8000 | kMaxMultipleSectors;
-  // IORDY, IORDY can be disabled, LBA, DMA.
-  id[49] = 0x0f00;
-  id[50] = 0x4000;
   id[51] = 0x0200; // PIO timing mode 2 (obsolete field)
   // Words 54-58, 64-70 and 88 are valid.
   id[53] = 0x0007;
@@ -227,9 +222,6 @@ void AtaDisk::identify() {
     id[59] = 0x0100 | multiple_sectors_;
   id[60] = uint16_t(lba28);
   id[61] = uint16_t(lba28 >> 16);
-  put_transfer_modes(id);
-  // Minimum and recommended cycle times (ns) for multiword DMA and PIO.
-  id[65] = id[66] = id[67] = id[68] = 120;
   id[80] = 0x00f0; // ATA/ATAPI-4 to -7
   // Supported and enabled: write cache, power management; FLUSH CACHE,
   // FLUSH CACHE EXT, 48-bit addresses.
@@ -239,8 +231,6 @@ void AtaDisk::identify() {
   id[85] = uint16_t(0x0008 | (write_cache_ ? 0x0020 : 0));
   id[86] = 0x3400;
   id[87] = 0x4000;
-  // Device 0 by jumper, diagnostics passed, 80-conductor cable.
-  id[93] = 0x600b;
   for (unsigned i = 0; i < 4; ++i)
     id[100 + i] = uint16_t(sectors_ >> (16 * i));
   send_identify(id);

@@ -180,20 +180,12 @@ void AtapiCdrom::identify_packet_device() {
   uint16_t id[256] = {};
   // ATAPI, CD-ROM, removable, DRQ within 50 us, 12-byte packets.
   id[0] = 0x85c0;
-  put_string(id, 10, 10, serial_);
-  put_string(id, 23, 4, "1.0");
-  put_string(id, 27, 20, "SABLE CD-ROM");
-  // IORDY, IORDY can be disabled, LBA, DMA.
-  id[49] = 0x0f00;
-  id[50] = 0x4000;
+  put_common_identify(id, serial_, "SABLE CD-ROM");
   id[53] = 0x0006; // words 64-70 and 88 valid
-  put_transfer_modes(id);
-  id[65] = id[66] = id[67] = id[68] = 120;
   id[80] = 0x0070; // ATA/ATAPI-4 to -6
   // DEVICE RESET, PACKET and power management: supported and enabled.
   id[82] = id[85] = 0x0218;
   id[83] = id[84] = id[87] = 0x4000;
-  id[93] = 0x600b;
   send_identify(id);
 }
 

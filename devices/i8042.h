@@ -14,6 +14,7 @@
 #include "devices/ps2_keyboard.h"
 #include "devices/ps2_mouse.h"
 #include "machine/device.h"
+#include "machine/device_window.h"
 #include "machine/irq.h"
 
 namespace sable {
@@ -41,16 +42,13 @@ public:
   uint8_t keyboard_leds() const { return keyboard_.leds(); }
 
 private:
-  class Window : public Device {
+  class Window : public DeviceWindow {
   public:
     Window(I8042 &controller, bool command)
         : controller_(controller), command_(command) {}
     std::string_view name() const override;
     uint64_t read(uint64_t offset, unsigned size) override;
     void write(uint64_t offset, unsigned size, uint64_t value) override;
-    void reset() override {}
-    void save(StateWriter &) const override {}
-    void load(StateReader &) override {}
 
   private:
     I8042 &controller_;

@@ -146,12 +146,12 @@ protected:
   // SET FEATURES subcommand 03h: accepts PIO, multiword and Ultra DMA
   // modes this device lists in IDENTIFY.
   bool set_transfer_mode(uint8_t mode);
-  // IDENTIFY words 63, 64 and 88: supported and selected transfer modes.
-  void put_transfer_modes(uint16_t *identify) const;
-  // An ATA string: two characters a word, the first in the high byte,
-  // padded with spaces.
-  static void put_string(uint16_t *identify, unsigned first_word,
-                         unsigned words, std::string_view text);
+  // The IDENTIFY words both drives fill alike: serial number (10-19),
+  // firmware revision (23-26), `model` (27-46), IORDY, LBA and DMA support
+  // (49-50), the supported and selected transfer modes (63-64, 88) with
+  // their cycle times (65-68), and the hardware reset result (93).
+  void put_common_identify(uint16_t *identify, std::string_view serial,
+                           std::string_view model) const;
   // Copies 256 IDENTIFY words into a data-in block after adding the
   // integrity word (255: signature A5h and a checksum).
   void send_identify(uint16_t *identify);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "machine/device.h"
+#include "machine/device_window.h"
 
 namespace sable {
 
@@ -36,10 +37,9 @@ public:
   virtual int isa_irq_for_pirq(unsigned pirq) const = 0;
 };
 
-// A port or MMIO range whose registers belong to a PCI function. The function
-// resets and saves that state with its configuration space, so the range
-// itself has none.
-class PciRegion : public Device {
+// A port or MMIO range whose registers belong to a PCI function, which
+// resets and saves them with its configuration space.
+class PciRegion : public DeviceWindow {
 public:
   using Reader = std::function<uint64_t(uint64_t offset, unsigned size)>;
   using Writer =
@@ -56,9 +56,6 @@ public:
   void write(uint64_t offset, unsigned size, uint64_t value) override {
     writer_(offset, size, value);
   }
-  void reset() override {}
-  void save(StateWriter &) const override {}
-  void load(StateReader &) override {}
 
 private:
   std::string name_;

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "machine/device.h"
+#include "machine/device_window.h"
 #include "machine/irq.h"
 
 namespace sable {
@@ -80,16 +81,13 @@ private:
 
   enum class Window { Master, Slave, Elcr };
 
-  class PortWindow : public Device {
+  class PortWindow : public DeviceWindow {
   public:
     PortWindow(Pic8259Pair &pair, Window window)
         : pair_(pair), window_(window) {}
     std::string_view name() const override;
     uint64_t read(uint64_t offset, unsigned size) override;
     void write(uint64_t offset, unsigned size, uint64_t value) override;
-    void reset() override {}
-    void save(StateWriter &) const override {}
-    void load(StateReader &) override {}
 
   private:
     Pic8259Pair &pair_;

@@ -18,7 +18,6 @@ constexpr uint8_t kExtendedPrefix = 0xE0;
 constexpr uint16_t kPrintScreen = 0xE037;
 constexpr uint16_t kPause = 0xE11D;
 constexpr uint8_t kDefaultTypematic = 0x2B; // 10.9 characters/s, 500 ms
-constexpr size_t kBufferSize = 16;
 
 // Set 2 code -> set 1 code for the codes a keyboard sends below 0x85; the
 // i8042 passes 0x85-0xFF through unchanged.
@@ -69,20 +68,16 @@ void Ps2Keyboard::set_defaults() {
 }
 
 uint8_t Ps2Keyboard::read_output() {
-  if (output_.empty())
-    return 0;
-  uint8_t value = output_.front();
-  output_.pop_front();
-  return value;
+  return output_.pop();
 }
 
 // A full buffer keeps its last slot for the overrun code, as keyboards do.
 void Ps2Keyboard::send(uint8_t value) {
-  if (output_.size() >= kBufferSize) {
-    output_.back() = scancode_set_ == 1 ? 0xFF : 0x00;
+  if (output_.full()) {
+    output_.replace_last(scancode_set_ == 1 ? 0xFF : 0x00);
     return;
   }
-  output_.push_back(value);
+  output_.push(value);
   last_sent_ = value;
 }
 
@@ -240,9 +235,7 @@ void Ps2Keyboard::emit_set2(uint16_t code, bool pressed) {
 
 void Ps2Keyboard::save(StateWriter &out) const {
   out.begin_section("ps2-keyboard", 1);
-  std::vector<uint8_t> queued(output_.begin(), output_.end());
-  out.u64(queued.size());
-  out.bytes(queued.data(), queued.size());
+  output_.save(out);
   out.u8(scancode_set_);
   out.boolean(scanning_);
   out.u8(leds_);
@@ -254,12 +247,7 @@ void Ps2Keyboard::save(StateWriter &out) const {
 
 void Ps2Keyboard::load(StateReader &in) {
   in.begin_section("ps2-keyboard", 1);
-  uint64_t size = in.u64();
-  if (size > kBufferSize)
-    throw StateError("ps2-keyboard: output buffer too large");
-  uint8_t queued[kBufferSize];
-  in.bytes(queued, size);
-  output_.assign(queued, queued + size);
+  output_.load(in, "ps2-keyboard");
   scancode_set_ = in.u8() == 1 ? 1 : 2;
   scanning_ = in.boolean();
   leds_ = in.u8() & 0x07;

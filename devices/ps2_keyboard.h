@@ -4,8 +4,10 @@
 // events from the UI into scancode set 2 (or set 1 if the guest selects it).
 // The controller's set 2 to set 1 translation lives in i8042.
 
+#include <cstddef>
 #include <cstdint>
-#include <deque>
+
+#include "devices/ps2_queue.h"
 
 namespace sable {
 
@@ -42,7 +44,8 @@ private:
   void emit_set1(uint16_t code, bool pressed);
   void emit_set2(uint16_t code, bool pressed);
 
-  std::deque<uint8_t> output_;
+  static constexpr size_t kBufferSize = 16;
+  Ps2OutputQueue output_{kBufferSize};
   uint8_t scancode_set_ = 2;
   bool scanning_ = true;
   uint8_t leds_ = 0;

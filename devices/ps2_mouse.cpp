@@ -11,7 +11,6 @@ namespace {
 constexpr uint8_t kAck = 0xFA;
 constexpr uint8_t kResend = 0xFE;
 constexpr uint8_t kSelfTestPassed = 0xAA;
-constexpr size_t kBufferSize = 64;
 
 int scale_2to1(int value) {
   static constexpr int kSmall[] = {0, 1, 1, 3, 6, 9};
@@ -43,17 +42,16 @@ void Ps2Mouse::set_defaults() {
 }
 
 void Ps2Mouse::send(uint8_t value) {
-  if (output_.size() >= kBufferSize)
+  if (output_.full())
     return;
-  output_.push_back(value);
+  output_.push(value);
   last_sent_ = value;
 }
 
 uint8_t Ps2Mouse::read_output() {
   if (output_.empty())
     return 0;
-  uint8_t value = output_.front();
-  output_.pop_front();
+  uint8_t value = output_.pop();
   report_motion();
   return value;
 }
@@ -186,7 +184,7 @@ bool Ps2Mouse::motion_pending() const {
 void Ps2Mouse::report_motion() {
   if (!reporting_ || remote_mode_ || wrap_mode_)
     return;
-  while (motion_pending() && kBufferSize - output_.size() >= packet_size())
+  while (motion_pending() && output_.room() >= packet_size())
     send_packet();
 }
 
@@ -212,9 +210,7 @@ void Ps2Mouse::send_packet() {
 
 void Ps2Mouse::save(StateWriter &out) const {
   out.begin_section("ps2-mouse", 1);
-  std::vector<uint8_t> queued(output_.begin(), output_.end());
-  out.u64(queued.size());
-  out.bytes(queued.data(), queued.size());
+  output_.save(out);
   for (bool v : {remote_mode_, wrap_mode_, reporting_, scaling_2to1_})
     out.boolean(v);
   for (uint8_t v : {sample_rate_, resolution_, device_id_, rate_history_[0],
@@ -229,12 +225,7 @@ void Ps2Mouse::save(StateWriter &out) const {
 
 void Ps2Mouse::load(StateReader &in) {
   in.begin_section("ps2-mouse", 1);
-  uint64_t size = in.u64();
-  if (size > kBufferSize)
-    throw StateError("ps2-mouse: output buffer too large");
-  uint8_t queued[kBufferSize];
-  in.bytes(queued, size);
-  output_.assign(queued, queued + size);
+  output_.load(in, "ps2-mouse");
   for (bool *v : {&remote_mode_, &wrap_mode_, &reporting_, &scaling_2to1_})
     *v = in.boolean();
   for (uint8_t *v :

@@ -5,7 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+
+#include "devices/ps2_queue.h"
 
 namespace sable {
 
@@ -42,7 +43,8 @@ private:
   size_t packet_size() const { return device_id_ == 3 ? 4 : 3; }
   bool motion_pending() const;
 
-  std::deque<uint8_t> output_;
+  static constexpr size_t kBufferSize = 64;
+  Ps2OutputQueue output_{kBufferSize};
   bool remote_mode_ = false;
   bool wrap_mode_ = false;
   bool reporting_ = false;

@@ -56,6 +56,23 @@ constexpr int64_t kNsPerSecond = 1000000000;
 constexpr int64_t kUpdateWarningNs = 244000;
 constexpr int64_t kSecondsPerDay = 86400;
 
+// The date and time registers, which follow the clock instead of RAM.
+bool is_time_field(uint8_t index) {
+  switch (index) {
+  case kSeconds:
+  case kMinutes:
+  case kHours:
+  case kWeekday:
+  case kDayOfMonth:
+  case kMonth:
+  case kYear:
+  case kCentury:
+    return true;
+  default:
+    return false;
+  }
+}
+
 int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
@@ -373,28 +390,17 @@ void RtcCmos::write(uint64_t offset, unsigned size, uint64_t value) {
 
 uint8_t RtcCmos::cmos(uint8_t index) const {
   index &= 0x7F;
-  switch (index) {
-  case kSeconds:
-  case kMinutes:
-  case kHours:
-  case kWeekday:
-  case kDayOfMonth:
-  case kMonth:
-  case kYear:
-  case kCentury:
+  if (is_time_field(index))
     return read_time_field(index);
-  case kRegA: {
-    uint8_t value = ram_[kRegA];
-    int64_t now = int64_t(clock_.now_ns());
-    int64_t phase =
-        now - base_ns_ - floor_div(now - base_ns_, kNsPerSecond) * kNsPerSecond;
-    if (!frozen() && phase >= kNsPerSecond - kUpdateWarningNs)
-      value |= kAUpdateInProgress;
-    return value;
-  }
-  default:
+  if (index != kRegA)
     return ram_[index];
-  }
+  uint8_t value = ram_[kRegA];
+  int64_t now = int64_t(clock_.now_ns());
+  int64_t phase =
+      now - base_ns_ - floor_div(now - base_ns_, kNsPerSecond) * kNsPerSecond;
+  if (!frozen() && phase >= kNsPerSecond - kUpdateWarningNs)
+    value |= kAUpdateInProgress;
+  return value;
 }
 
 uint8_t RtcCmos::read_register(uint8_t index) {
@@ -410,18 +416,12 @@ uint8_t RtcCmos::read_register(uint8_t index) {
 }
 
 void RtcCmos::write_register(uint8_t index, uint8_t value) {
-  switch (index) {
-  case kSeconds:
-  case kMinutes:
-  case kHours:
-  case kWeekday:
-  case kDayOfMonth:
-  case kMonth:
-  case kYear:
-  case kCentury:
+  if (is_time_field(index)) {
     write_time_field(index, value);
     arm_timer();
-    break;
+    return;
+  }
+  switch (index) {
   case kRegA:
     change_mode(value & ~kAUpdateInProgress, ram_[kRegB]);
     break;

@@ -119,6 +119,19 @@ bool to_code_segment(Cpu &cpu, const Instruction &insn, uint16_t selector,
   return true;
 }
 
+// Loads the SS of a privilege change from a non-null selector;
+// `selector_vector` as for check_new_stack_segment.
+bool load_new_stack_segment(Cpu &cpu, uint16_t selector, unsigned cpl,
+                            uint8_t selector_vector, Segment &ss) {
+  Descriptor d;
+  if (!read_descriptor(cpu, selector, false, d, selector_vector) ||
+      !check_new_stack_segment(cpu, selector, cpl, d, selector_vector) ||
+      !mark_accessed(cpu, selector, d))
+    return false;
+  ss = segment_from(selector, d, false);
+  return true;
+}
+
 // The new stack of a CALL through a gate to an inner level: SS:rSP from the
 // TSS, checked against the new CPL. In long mode SS becomes a null selector
 // carrying the new CPL.
@@ -132,13 +145,7 @@ bool inner_stack(Cpu &cpu, unsigned new_cpl, Segment &ss, uint64_t &rsp) {
   }
   if (is_null_selector(selector))
     return cpu.fault(EXC_TS, 0);
-  Descriptor d;
-  if (!read_descriptor(cpu, selector, false, d, EXC_TS) ||
-      !check_new_stack_segment(cpu, selector, new_cpl, d, EXC_TS) ||
-      !mark_accessed(cpu, selector, d))
-    return false;
-  ss = segment_from(selector, d, false);
-  return true;
+  return load_new_stack_segment(cpu, selector, new_cpl, EXC_TS, ss);
 }
 
 bool call_to_inner_level(Cpu &cpu, const Descriptor &gate, unsigned gate_size,
@@ -336,13 +343,7 @@ bool popped_stack_segment(Cpu &cpu, uint16_t selector, unsigned rpl,
     ss = null_stack_segment(selector);
     return true;
   }
-  Descriptor d;
-  if (!read_descriptor(cpu, selector, false, d, EXC_GP) ||
-      !check_new_stack_segment(cpu, selector, rpl, d, EXC_GP) ||
-      !mark_accessed(cpu, selector, d))
-    return false;
-  ss = segment_from(selector, d, false);
-  return true;
+  return load_new_stack_segment(cpu, selector, rpl, EXC_GP, ss);
 }
 
 // rSP popped by a return that switches stacks. Outside 64-bit mode a

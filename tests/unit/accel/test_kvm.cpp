@@ -110,6 +110,19 @@ struct TestMachine {
     std::copy(bytes.begin(), bytes.end(), ram + address);
   }
 
+  // Real-mode code that writes `c` to the data port, then stops the engine
+  // through the exit port.
+  void load_send_and_stop(uint64_t address, char c) {
+    load(address, {
+                      0xba, 0x00, 0x05, // mov dx, 0x500
+                      0xb0, uint8_t(c), // mov al, c
+                      0xee,             // out dx, al
+                      0x42,             // inc dx
+                      0xee,             // out dx, al
+                      0xf4,             // hlt
+                  });
+  }
+
   KvmEngine &start(const CpuState &boot, KvmOptions options = {},
                    unsigned vcpus = 1) {
     options.machine_lock = &lock;
@@ -654,14 +667,7 @@ TEST_CASE("KVM secondary vCPUs wait for SIPI while vCPU 0 runs", "[kvm]") {
   if (!kvm_ready())
     return;
   TestMachine m;
-  m.load(kCode, {
-                    0xba, 0x00, 0x05, // mov dx, 0x500
-                    0xb0, 'S',        // mov al, 'S'
-                    0xee,             // out dx, al
-                    0x42,             // inc dx
-                    0xee,             // out dx, al
-                    0xf4,             // hlt
-                });
+  m.load_send_and_stop(kCode, 'S');
   KvmEngine &engine = m.start(real_mode_at(kCode), {}, 2);
   CHECK(engine.vcpu_count() == 2);
   CHECK(m.run_bounded() == RunOutcome::Stopped);
@@ -678,14 +684,7 @@ TEST_CASE("KVM in-kernel PIC delivers an interrupt raised through the sink",
   m.io.map(kIrqPort, 1, &trigger);
   // IVT entry 0x09 (PIC IRQ1 after ICW2 = 8) -> 0000:0x1100.
   m.load(0x09 * 4, {0x00, 0x11, 0x00, 0x00});
-  m.load(0x1100, {
-                     0xba, 0x00, 0x05, // mov dx, 0x500
-                     0xb0, 'I',        // mov al, 'I'
-                     0xee,             // out dx, al
-                     0x42,             // inc dx
-                     0xee,             // out dx, al
-                     0xf4,             // hlt
-                 });
+  m.load_send_and_stop(0x1100, 'I');
   m.load(kCode, {
                     0xb0, 0x11, 0xe6, 0x20, // ICW1: edge, cascade, ICW4
                     0xb0, 0x08, 0xe6, 0x21, // ICW2: vectors 0x08-0x0f
@@ -731,14 +730,7 @@ TEST_CASE("KVM without irqchip wakes from HLT for a userspace interrupt",
   m.io.map(kIrqPort, 1, &trigger);
   OneShotController controller;
   m.load(0x20 * 4, {0x00, 0x11, 0x00, 0x00});
-  m.load(0x1100, {
-                     0xba, 0x00, 0x05, // mov dx, 0x500
-                     0xb0, 'U',        // mov al, 'U'
-                     0xee,             // out dx, al
-                     0x42,             // inc dx
-                     0xee,             // out dx, al
-                     0xf4,             // hlt
-                 });
+  m.load_send_and_stop(0x1100, 'U');
   m.load(kCode, {
                     0xfb,       // sti
                     0xf4,       // hlt
@@ -825,14 +817,7 @@ TEST_CASE("KVM vCPU 0 starts vCPU 1 with INIT and SIPI", "[kvm]") {
                      0xeb, 0xfd,                         // jmp back to hlt
                  });
   // vCPU 1 starts in real mode at 0100:0000.
-  m.load(0x1000, {
-                     0xba, 0x00, 0x05, // mov dx, 0x500
-                     0xb0, 'A',        // mov al, 'A'
-                     0xee,             // out dx, al
-                     0x42,             // inc dx
-                     0xee,             // out dx, al
-                     0xf4,             // hlt
-                 });
+  m.load_send_and_stop(0x1000, 'A');
   KvmEngine &engine = m.start(protected_mode_at(0x2000), {}, 2);
   CHECK(m.run_bounded() == RunOutcome::Stopped);
   CHECK(m.data.bytes() == "A");

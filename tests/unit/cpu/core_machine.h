@@ -5,12 +5,8 @@
 // it (segment caches loaded as the matching far transfer would).
 
 #include <cstring>
-#include <memory>
-#include <mutex>
 
-#include "cpu/cpu.h"
-#include "machine/io_bus.h"
-#include "machine/memory.h"
+#include "vcpu_machine.h"
 
 namespace sable::cpu::test {
 
@@ -42,23 +38,8 @@ inline uint64_t descriptor(uint32_t base, uint32_t limit, uint16_t attributes) {
   return d;
 }
 
-struct CoreMachine {
-  std::recursive_mutex lock;
-  MmioBus mmio{lock};
-  IoPortBus io{lock};
-  GuestMemory memory{mmio};
-  uint8_t *ram;
-  std::unique_ptr<Cpu> cpu;
-
-  explicit CoreMachine(uint64_t ram_size = 8 << 20) {
-    ram = memory.add_ram("ram", 0, ram_size);
-    CpuEnvironment env;
-    env.memory = &memory;
-    env.io = &io;
-    cpu = std::make_unique<Cpu>(env);
-  }
-
-  CpuState &state() { return cpu->state; }
+struct CoreMachine : VcpuMachine {
+  explicit CoreMachine(uint64_t ram_size = 8 << 20) : VcpuMachine(ram_size) {}
 
   void put8(uint64_t gpa, uint8_t v) { ram[gpa] = v; }
   void put16(uint64_t gpa, uint16_t v) { std::memcpy(ram + gpa, &v, 2); }
@@ -139,19 +120,15 @@ struct CoreMachine {
                     static_cast<uint16_t>(kAttrData32 | 0x60)};
   }
 
-  // 4-level paging with the first `identity_gib` GiB identity-mapped by
-  // 2 MiB pages (supervisor, writable), tables at 0x100000.
+  // 4-level paging with the first GiB identity-mapped by 2 MiB pages
+  // (supervisor, writable), tables at 0x100000.
   static constexpr uint64_t kPml4 = 0x100000;
   void long_mode() {
     protected_mode();
     // The 64-bit TSS: RSP0..2 at 4, IST1..7 at 0x24.
     put64(kGdtBase + kTssSelector, descriptor(kTssBase, 0x67, 0x89));
     put64(kGdtBase + kTssSelector + 8, 0);
-    const uint64_t pdpt = kPml4 + 0x1000, pd = kPml4 + 0x2000;
-    put64(kPml4, pdpt | 0x7);
-    put64(pdpt, pd | 0x7);
-    for (unsigned i = 0; i < 512; ++i)
-      put64(pd + i * 8, (uint64_t{i} << 21) | 0x87);
+    map_identity(kPml4, 512);
     CpuState &s = state();
     s.cr4 = CR4_PAE;
     s.cr3 = kPml4;

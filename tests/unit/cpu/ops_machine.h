@@ -7,15 +7,11 @@
 
 #include <cstring>
 #include <initializer_list>
-#include <memory>
-#include <mutex>
 #include <vector>
 
-#include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/handlers.h"
-#include "machine/io_bus.h"
-#include "machine/memory.h"
+#include "vcpu_machine.h"
 
 namespace sable::cpu::test {
 
@@ -27,21 +23,12 @@ constexpr uint16_t kCode64 = 0xa09b;     // L G
 constexpr uint16_t kRealCode = 0x009b;
 constexpr uint16_t kRealData = 0x0093;
 
-struct OpsMachine {
-  std::recursive_mutex lock;
-  MmioBus mmio{lock};
-  IoPortBus io{lock};
-  GuestMemory memory{mmio};
-  std::unique_ptr<Cpu> cpu;
+struct OpsMachine : VcpuMachine {
   CodeSize mode;
   Instruction last;
 
-  explicit OpsMachine(CodeSize code_size = CodeSize::Bits32) : mode(code_size) {
-    memory.add_ram("ram", 0, 4 << 20);
-    CpuEnvironment env;
-    env.memory = &memory;
-    env.io = &io;
-    cpu = std::make_unique<Cpu>(env);
+  explicit OpsMachine(CodeSize code_size = CodeSize::Bits32)
+      : VcpuMachine(4 << 20), mode(code_size) {
     CpuState &s = cpu->state;
     s.rip = kCodeAddress;
     s.rflags = 0x2;
@@ -60,20 +47,12 @@ struct OpsMachine {
       s.seg[seg] = {0x10, 0, 0xffffffff, kFlatData32};
     s.gpr[RSP] = 0x80000;
     if (mode == CodeSize::Bits64) {
-      poke<uint64_t>(kPml4, (kPml4 + 0x1000) | 7);
-      poke<uint64_t>(kPml4 + 0x1000, (kPml4 + 0x2000) | 7);
-      poke<uint64_t>(kPml4 + 0x2000, 0x000000 | 0x87);
-      poke<uint64_t>(kPml4 + 0x2008, 0x200000 | 0x87);
-      s.cr3 = kPml4;
-      s.cr4 |= CR4_PAE;
-      s.efer |= EFER_LME | EFER_LMA;
-      s.cr0 |= CR0_PG;
+      enable_long_mode_paging(kPml4, 2);
       s.seg[CS].attributes = kCode64;
       cpu->flush_tlb(true);
     }
   }
 
-  CpuState &state() { return cpu->state; }
   uint64_t &gpr(unsigned index) { return cpu->state.gpr[index]; }
 
   // Decodes and executes one instruction; false when it faulted (the fault
@@ -91,12 +70,7 @@ struct OpsMachine {
   // rejects before any handler sees them).
   bool execute(const Instruction &insn) {
     last = insn;
-    cpu->pending = {};
-    cpu->next_rip = cpu->state.rip + last.length;
-    if (!handler_table().get(last.op)(*cpu, last))
-      return false;
-    cpu->state.rip = cpu->next_rip;
-    return true;
+    return execute_with(handler_table().get(last.op), last);
   }
 
   // Runs a REP instruction to completion, as the interpreter resumes it.
@@ -115,14 +89,6 @@ struct OpsMachine {
     return cpu->pending.valid && cpu->pending.vector == vector;
   }
 
-  template <typename T> void poke(uint64_t address, T value) {
-    memory.write(address, &value, sizeof(T));
-  }
-  template <typename T> T peek(uint64_t address) {
-    T value{};
-    memory.read(address, &value, sizeof(T));
-    return value;
-  }
   uint64_t arith() { return cpu->rflags() & kArithFlags; }
   void set_arith(uint64_t flags) {
     cpu->set_rflags((cpu->rflags() & ~kArithFlags) | flags);

@@ -6,14 +6,10 @@
 
 #include <cstring>
 #include <initializer_list>
-#include <memory>
-#include <mutex>
 
-#include "cpu/cpu.h"
 #include "cpu/ops/far_transfer.h"
 #include "cpu/ops/handlers.h"
-#include "machine/io_bus.h"
-#include "machine/memory.h"
+#include "vcpu_machine.h"
 
 namespace sable::cpu::test {
 
@@ -74,18 +70,10 @@ inline uint64_t gate_descriptor(uint16_t selector, uint32_t offset,
          (uint64_t{offset >> 16} << 48);
 }
 
-struct SystemMachine {
-  std::recursive_mutex lock;
-  MmioBus mmio{lock};
-  GuestMemory memory{mmio};
-  std::unique_ptr<Cpu> cpu;
+struct SystemMachine : VcpuMachine {
   HandlerTable table;
 
-  SystemMachine() {
-    memory.add_ram("ram", 0, 4 << 20);
-    CpuEnvironment env;
-    env.memory = &memory;
-    cpu = std::make_unique<Cpu>(env);
+  SystemMachine() : VcpuMachine(4 << 20) {
     register_system_ops(table);
     register_far_ops(table);
     set_gdt(SEL_CODE0, flat(ACC_CODE_READ, 0, FLAG_BIG));
@@ -101,8 +89,6 @@ struct SystemMachine {
     set_gdt(SEL_CONFORMING, flat(ACC_CODE_CONFORMING, 0, FLAG_BIG));
   }
 
-  CpuState &state() { return cpu->state; }
-
   void set_gdt(uint16_t selector, uint64_t descriptor) {
     memory.write(kGdt + (selector & 0xfff8), &descriptor, 8);
   }
@@ -111,15 +97,6 @@ struct SystemMachine {
     memory.read(kGdt + (selector & 0xfff8), &descriptor, 8);
     return descriptor;
   }
-  template <typename T> void poke(uint64_t address, T value) {
-    memory.write(address, &value, sizeof(T));
-  }
-  template <typename T> T peek(uint64_t address) {
-    T value{};
-    memory.read(address, &value, sizeof(T));
-    return value;
-  }
-
   Segment cache(uint16_t selector) {
     Descriptor d;
     uint64_t raw = gdt(selector);
@@ -146,33 +123,17 @@ struct SystemMachine {
   // Long mode with identity-mapped 2 MiB pages over the first 4 MiB.
   void enter_long_mode(unsigned cpl) {
     enter_protected_mode(cpl);
-    poke<uint64_t>(kPml4, (kPml4 + 0x1000) | 7);
-    poke<uint64_t>(kPml4 + 0x1000, (kPml4 + 0x2000) | 7);
-    poke<uint64_t>(kPml4 + 0x2000, 0x000000 | 0x87);
-    poke<uint64_t>(kPml4 + 0x2008, 0x200000 | 0x87);
     set_gdt(SEL_TSS, segment_descriptor(kTss, 0x67, 0x89, 0));
     set_gdt(SEL_TSS + 8, 0);
+    enable_long_mode_paging(kPml4, 2);
     CpuState &s = state();
-    s.cr3 = kPml4;
-    s.cr4 |= CR4_PAE;
-    s.efer |= EFER_LME | EFER_LMA;
-    s.cr0 |= CR0_PG;
     s.seg[CS] = cache(cpl ? SEL_CODE64_3 | 3 : SEL_CODE64);
     cpu->flush_tlb(true);
   }
 
-  // Runs one instruction the way the interpreter does: next_rip is the
-  // following instruction, RIP advances only on success.
+  // Runs one instruction through the system and far-transfer handlers.
   bool run(const Instruction &insn) {
-    cpu->pending = {};
-    cpu->next_rip = state().rip + insn.length;
-    Handler handler = table.get(insn.op);
-    if (!handler)
-      return false;
-    bool ok = handler(*cpu, insn);
-    if (ok)
-      state().rip = cpu->next_rip;
-    return ok;
+    return execute_with(table.get(insn.op), insn);
   }
 
   bool faulted(uint8_t vector, uint32_t error_code) const {

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "devices/acpi_pm.h"
+#include "irq_sinks.h"
 #include "machine/io_bus.h"
 #include "machine/state.h"
 #include "pci_config_access.h"
@@ -11,6 +12,7 @@
 using namespace sable;
 using test::config_read;
 using test::config_write;
+using test::Levels;
 
 namespace {
 
@@ -19,11 +21,6 @@ constexpr uint16_t kEn = acpi::kPm1aEventBlock + 2;
 constexpr uint16_t kCnt = acpi::kPm1aControlBlock;
 constexpr uint16_t kTmr = acpi::kPmTimerBlock;
 constexpr uint64_t kSecond = 1000000000;
-
-struct Levels : IrqSink {
-  void set_irq(unsigned gsi, bool level) override { lines[gsi] = level; }
-  std::map<unsigned, bool> lines;
-};
 
 struct Rig {
   std::recursive_mutex lock;

@@ -8,6 +8,7 @@
 #include "devices/atapi_cdrom.h"
 #include "devices/disk_image.h"
 #include "devices/ide_controller.h"
+#include "irq_sinks.h"
 #include "machine/io_bus.h"
 #include "machine/irq.h"
 #include "machine/memory.h"
@@ -17,6 +18,7 @@
 
 using namespace sable;
 using test::pattern;
+using test::RecordingSink;
 using test::TempImage;
 
 namespace {
@@ -43,13 +45,6 @@ enum : unsigned {
 constexpr uint8_t BSY = 0x80, DRDY = 0x40, DSC = 0x10, DRQ = 0x08, ERR = 0x01;
 constexpr uint8_t ABRT = 0x04, IDNF = 0x10;
 constexpr uint8_t kDiskIdle = DRDY | DSC;
-
-struct RecordingSink : IrqSink {
-  std::vector<std::pair<unsigned, bool>> events;
-  void set_irq(unsigned gsi, bool level) override {
-    events.emplace_back(gsi, level);
-  }
-};
 
 struct IdeRig {
   std::recursive_mutex lock;

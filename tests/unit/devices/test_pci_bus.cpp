@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "devices/pci_bus.h"
+#include "irq_sinks.h"
 #include "machine/io_bus.h"
 #include "machine/irq.h"
 #include "machine/state.h"
@@ -12,6 +13,7 @@
 using namespace sable;
 using test::config_read;
 using test::config_write;
+using test::Levels;
 
 namespace {
 
@@ -49,11 +51,6 @@ public:
   Registers io_regs{0x100};
   Registers mem_regs{0x200};
   Registers mem64_regs{0x300};
-};
-
-struct Levels : IrqSink {
-  void set_irq(unsigned gsi, bool level) override { lines[gsi] = level; }
-  std::map<unsigned, bool> lines;
 };
 
 struct FixedRoutes : PirqRouter {

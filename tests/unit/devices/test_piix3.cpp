@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "devices/piix3.h"
+#include "irq_sinks.h"
 #include "machine/io_bus.h"
 #include "machine/irq.h"
 #include "machine/state.h"
@@ -12,6 +13,7 @@
 using namespace sable;
 using test::config_read;
 using test::config_write;
+using test::Levels;
 
 namespace {
 
@@ -22,11 +24,6 @@ public:
   }
   std::string_view name() const override { return "nic"; }
   void interrupt(bool level) { set_intx(level); }
-};
-
-struct Levels : IrqSink {
-  void set_irq(unsigned gsi, bool level) override { lines[gsi] = level; }
-  std::map<unsigned, bool> lines;
 };
 
 struct Rig {

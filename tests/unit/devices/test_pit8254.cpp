@@ -2,26 +2,15 @@
 
 #include "devices/pit8254.h"
 #include "devices/port61.h"
+#include "irq_sinks.h"
 #include "machine/state.h"
 
 using namespace sable;
+using test::RecordingSink;
 
 namespace {
 
 enum : unsigned { COUNTER0 = 0, COUNTER1 = 1, COUNTER2 = 2, CONTROL = 3 };
-
-struct RecordingSink : IrqSink {
-  std::vector<std::pair<unsigned, bool>> events;
-  void set_irq(unsigned gsi, bool level) override {
-    events.emplace_back(gsi, level);
-  }
-  int rising_edges() const {
-    int n = 0;
-    for (auto &e : events)
-      n += e.second;
-    return n;
-  }
-};
 
 // The first nanosecond at which `ticks` input clocks have elapsed.
 uint64_t ns(uint64_t ticks) {

@@ -1,24 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include "devices/rtc_cmos.h"
+#include "irq_sinks.h"
 #include "machine/state.h"
 
 using namespace sable;
+using test::RecordingSink;
 
 namespace {
-
-struct RecordingSink : IrqSink {
-  std::vector<std::pair<unsigned, bool>> events;
-  void set_irq(unsigned gsi, bool level) override {
-    events.emplace_back(gsi, level);
-  }
-  int rising_edges() const {
-    int n = 0;
-    for (auto &e : events)
-      n += e.second;
-    return n;
-  }
-};
 
 constexpr uint64_t kMs = 1000000;
 // 2024-02-29 23:59:58 UTC, a Thursday.

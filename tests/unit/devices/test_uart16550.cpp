@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include "devices/uart16550.h"
+#include "irq_sinks.h"
 #include "machine/state.h"
 
 using namespace sable;
+using test::RecordingSink;
 
 namespace {
 
@@ -20,13 +22,6 @@ enum : unsigned {
   LSR = 5,
   MSR = 6,
   SCR = 7
-};
-
-struct RecordingSink : IrqSink {
-  std::vector<std::pair<unsigned, bool>> events;
-  void set_irq(unsigned gsi, bool level) override {
-    events.emplace_back(gsi, level);
-  }
 };
 
 struct FakeBackend : CharBackend {
