@@ -46,6 +46,9 @@ namespace {
 
 constexpr const char *kDefaultBios = "/usr/share/seabios/bios.bin";
 constexpr const char *kVgaBios = "/usr/share/seabios/vgabios-stdvga.bin";
+// QEMU's option ROM that boots a Linux kernel handed over in fw_cfg
+// (Debian package qemu-system-data).
+constexpr const char *kLinuxBootRom = "/usr/share/qemu/linuxboot_dma.bin";
 constexpr uint16_t kSerialPorts[] = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
 constexpr unsigned kSerialIrqs[] = {4, 3, 4, 3};
 constexpr uint64_t kFirmwareWindowSize = 0x20000; // the BIOS alias below 1 MiB
@@ -114,8 +117,12 @@ void Machine::create_memory() {
   memory_.add_mmio("vga-window", 0xa0000, 0x20000);
 }
 
+bool Machine::direct_kernel_boot() const {
+  return !options_.kernel.empty() && options_.bios.empty();
+}
+
 std::optional<cpu::CpuState> Machine::load_boot_image() {
-  if (options_.kernel.empty())
+  if (!direct_kernel_boot())
     return std::nullopt;
   std::vector<uint8_t> image = read_boot_file("-kernel", options_.kernel);
   std::vector<E820Entry> e820 = build_e820(options_.ram_bytes);
@@ -395,7 +402,7 @@ std::vector<uint8_t> Machine::legacy_rom_window() {
   auto at = [&](uint64_t address) {
     return window.begin() + static_cast<long>(address - I440fx::kShadowBase);
   };
-  if (options_.kernel.empty()) {
+  if (!direct_kernel_boot()) {
     std::vector<uint8_t> low_bios(kFirmwareWindowSize);
     memory_.read(k4GiB - kFirmwareWindowSize, low_bios.data(), low_bios.size());
     std::copy(low_bios.begin(), low_bios.end(), at(0xe0000));
@@ -429,6 +436,8 @@ void Machine::create_firmware_config() {
   fw_cfg.add_file(AcpiTables::kTablesFile, tables.tables());
   fw_cfg.add_file(AcpiTables::kRsdpFile, tables.rsdp());
   fw_cfg.add_file(AcpiTables::kLoaderFile, tables.table_loader());
+  if (!options_.kernel.empty() && !direct_kernel_boot())
+    add_kernel_for_firmware(fw_cfg);
   // SeaBIOS installs the VGA option ROM from fw_cfg, as QEMU hands it over.
   fw_cfg.add_file("vgaroms/vgabios-stdvga.bin",
                   read_boot_file("-vga", kVgaBios));
@@ -440,6 +449,25 @@ void Machine::create_firmware_config() {
     // for -nographic.
     fw_cfg.add_file("etc/sercon-port", {0xf8, 0x03});
   }
+}
+
+// -kernel with -bios: the firmware loads the kernel from fw_cfg through
+// the linuxboot option ROM, as QEMU does (the boot path for firmware that
+// must run first; without -bios the kernel is booted directly).
+void Machine::add_kernel_for_firmware(FwCfg &fw_cfg) {
+  std::vector<uint8_t> image = read_boot_file("-kernel", options_.kernel);
+  if (!is_linux_kernel(image))
+    not_supported("-kernel " + options_.kernel +
+                  " with -bios (only Linux bzImages go through the firmware)");
+  LinuxKernel kernel;
+  kernel.path = options_.kernel;
+  kernel.image = std::move(image);
+  kernel.cmdline = options_.append;
+  if (!options_.initrd.empty())
+    kernel.initrd = read_boot_file("-initrd", options_.initrd);
+  add_linux_to_fw_cfg(fw_cfg, split_ram(options_.ram_bytes).below_4g, kernel);
+  fw_cfg.add_file("genroms/linuxboot_dma.bin",
+                  read_boot_file("-kernel", kLinuxBootRom));
 }
 
 int Machine::run() {
@@ -469,7 +497,7 @@ void Machine::reset_machine() {
   for (auto &apic : local_apics_)
     apic->reset();
   engine_->reset();
-  if (!options_.kernel.empty())
+  if (direct_kernel_boot())
     boot_state_ = load_boot_image();
   start_vcpus();
 }

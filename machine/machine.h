@@ -70,6 +70,9 @@ private:
   // Loads -kernel (multiboot or Linux) into memory, or maps the firmware;
   // returns the boot vCPU's state for a direct kernel boot.
   std::optional<cpu::CpuState> load_boot_image();
+  // -kernel without -bios: loaded straight into memory, no firmware runs.
+  bool direct_kernel_boot() const;
+  void add_kernel_for_firmware(FwCfg &fw_cfg);
   void map_firmware();
   std::vector<uint8_t> legacy_rom_window();
   AcpiTables acpi_tables() const;

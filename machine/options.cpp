@@ -442,6 +442,7 @@ Machine:
   -name NAME                   guest name
 Boot:
   -kernel FILE                 Linux bzImage or multiboot kernel, booted directly
+                               (with -bios: a bzImage loaded by the firmware)
   -initrd FILE                 initial ramdisk (multiboot: "mod1 args,mod2 args")
   -append CMDLINE              kernel command line
   -bios FILE                   firmware image (default: SeaBIOS bios.bin)

@@ -27,6 +27,8 @@ expect_error "-serial: unknown character device" -serial pty
 expect_error "-drive: format 'qcow2' is not supported" -drive file=/bin/sh,format=qcow2
 expect_error "-device: unknown device 'virtio-foo'" -device virtio-foo
 expect_error "-append: missing argument" -append
+expect_error "-kernel /bin/sh: neither a Linux bzImage nor a multiboot kernel" \
+  -kernel /bin/sh -nographic
 
 help=$("$sable" --help) || { echo "FAIL: --help exited non-zero"; failures=$((failures + 1)); }
 for option in -accel -m -smp -kernel -initrd -append -bios -drive -serial -display -vnc -gdb -no-reboot -nographic isa-debug-exit; do
