@@ -2,9 +2,9 @@
 // TLB flushes, the PAE PDPTE loads and entering or leaving long mode.
 
 #include "cpu/cpu.h"
-#include "machine/irq.h"
 #include "cpu/cpuid.h"
 #include "cpu/mmu.h"
+#include "machine/irq.h"
 #include "machine/memory.h"
 
 namespace sable::cpu {

@@ -80,9 +80,9 @@ public:
   void set_reg(unsigned gpr, unsigned size, uint64_t value);
 
   // ---- flags
-  uint64_t rflags();            // materializes the lazy arithmetic flags
-  void set_rflags(uint64_t v);  // raw: no privilege checks
-  bool flag(uint64_t mask);     // one flag, lazy-aware
+  uint64_t rflags();             // materializes the lazy arithmetic flags
+  void set_rflags(uint64_t v);   // raw: no privilege checks
+  bool flag(uint64_t mask);      // one flag, lazy-aware
   bool condition(unsigned cond); // Jcc/SETcc/CMOVcc condition 0..15
 
   // ---- operands of a decoded instruction
@@ -140,7 +140,7 @@ public:
   // Loads a segment register with all protected-mode checks (or the real/
   // V86 rule base = selector << 4); false with #GP/#SS/#NP recorded.
   bool load_segment(unsigned seg, uint16_t selector);
-  bool write_cr(unsigned cr, uint64_t value); // #GP on reserved bits
+  bool write_cr(unsigned cr, uint64_t value);     // #GP on reserved bits
   bool read_msr(uint32_t index, uint64_t &value); // #GP when unknown
   bool write_msr(uint32_t index, uint64_t value);
   // I/O permission: IOPL, then the TSS bitmap; #GP(0) when denied.
@@ -194,10 +194,14 @@ bool Cpu::modify_operand(const Instruction &insn, unsigned index,
       }
     };
     switch (op.size) {
-    case 1: return cas(reinterpret_cast<uint8_t *>(host));
-    case 2: return cas(reinterpret_cast<uint16_t *>(host));
-    case 4: return cas(reinterpret_cast<uint32_t *>(host));
-    default: return cas(reinterpret_cast<uint64_t *>(host));
+    case 1:
+      return cas(reinterpret_cast<uint8_t *>(host));
+    case 2:
+      return cas(reinterpret_cast<uint16_t *>(host));
+    case 4:
+      return cas(reinterpret_cast<uint32_t *>(host));
+    default:
+      return cas(reinterpret_cast<uint64_t *>(host));
     }
   }
   uint64_t old = 0;

@@ -20,8 +20,22 @@ bool op_ends_block(Op op);
 
 // General-purpose registers in encoding order.
 enum Gpr : uint8_t {
-  RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
-  R8, R9, R10, R11, R12, R13, R14, R15,
+  RAX,
+  RCX,
+  RDX,
+  RBX,
+  RSP,
+  RBP,
+  RSI,
+  RDI,
+  R8,
+  R9,
+  R10,
+  R11,
+  R12,
+  R13,
+  R14,
+  R15,
 };
 constexpr uint8_t kNoReg = 0xff;
 constexpr uint8_t kRip = 0xfe; // Instruction::base for RIP-relative operands
@@ -50,7 +64,11 @@ struct Operand {
   uint8_t reg = 0;
 };
 
-enum RepPrefix : uint8_t { REP_NONE = 0, REP_Z = 1 /* F3 */, REP_NZ = 2 /* F2 */ };
+enum RepPrefix : uint8_t {
+  REP_NONE = 0,
+  REP_Z = 1 /* F3 */,
+  REP_NZ = 2 /* F2 */
+};
 
 struct Instruction {
   Op op = Op::UD;
@@ -79,7 +97,7 @@ struct Instruction {
   // Raw encoding details the x87/SIMD families and tracing need.
   uint32_t opcode = 0; // 0x00XX one-byte map, 0x0FXX, 0x0F38XX, 0x0F3AXX
   uint8_t modrm = 0;
-  uint8_t rex = 0;           // 0x40..0x4F when present, else 0
+  uint8_t rex = 0;              // 0x40..0x4F when present, else 0
   uint8_t mandatory_prefix = 0; // 0x66, 0xF3, 0xF2 or 0 for SIMD forms
 };
 

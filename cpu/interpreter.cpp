@@ -35,7 +35,6 @@ void log_invalid_encoding(uint64_t linear, const uint8_t *bytes,
             static_cast<unsigned long long>(linear), text.c_str());
 }
 
-
 constexpr unsigned kMaxBlockInstructions = 64;
 constexpr unsigned kMaxInstructionLength = 15;
 

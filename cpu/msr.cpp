@@ -6,8 +6,8 @@
 #include <chrono>
 
 #include "cpu/cpu.h"
-#include "machine/irq.h"
 #include "cpu/ops/far_transfer.h"
+#include "machine/irq.h"
 #include "machine/log.h"
 
 namespace sable::cpu {

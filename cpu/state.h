@@ -31,26 +31,62 @@ enum Rflags : uint64_t {
 constexpr uint64_t kArithFlags = CF | PF | AF | ZF | SF | OF;
 
 enum Cr0 : uint64_t {
-  CR0_PE = 1u << 0, CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3,
-  CR0_ET = 1u << 4, CR0_NE = 1u << 5, CR0_WP = 1u << 16, CR0_AM = 1u << 18,
-  CR0_NW = 1u << 29, CR0_CD = 1u << 30, CR0_PG = 1u << 31,
+  CR0_PE = 1u << 0,
+  CR0_MP = 1u << 1,
+  CR0_EM = 1u << 2,
+  CR0_TS = 1u << 3,
+  CR0_ET = 1u << 4,
+  CR0_NE = 1u << 5,
+  CR0_WP = 1u << 16,
+  CR0_AM = 1u << 18,
+  CR0_NW = 1u << 29,
+  CR0_CD = 1u << 30,
+  CR0_PG = 1u << 31,
 };
 enum Cr4 : uint64_t {
-  CR4_VME = 1u << 0, CR4_PVI = 1u << 1, CR4_TSD = 1u << 2, CR4_DE = 1u << 3,
-  CR4_PSE = 1u << 4, CR4_PAE = 1u << 5, CR4_MCE = 1u << 6, CR4_PGE = 1u << 7,
-  CR4_PCE = 1u << 8, CR4_OSFXSR = 1u << 9, CR4_OSXMMEXCPT = 1u << 10,
-  CR4_UMIP = 1u << 11, CR4_FSGSBASE = 1u << 16, CR4_PCIDE = 1u << 17,
-  CR4_OSXSAVE = 1u << 18, CR4_SMEP = 1u << 20, CR4_SMAP = 1u << 21,
+  CR4_VME = 1u << 0,
+  CR4_PVI = 1u << 1,
+  CR4_TSD = 1u << 2,
+  CR4_DE = 1u << 3,
+  CR4_PSE = 1u << 4,
+  CR4_PAE = 1u << 5,
+  CR4_MCE = 1u << 6,
+  CR4_PGE = 1u << 7,
+  CR4_PCE = 1u << 8,
+  CR4_OSFXSR = 1u << 9,
+  CR4_OSXMMEXCPT = 1u << 10,
+  CR4_UMIP = 1u << 11,
+  CR4_FSGSBASE = 1u << 16,
+  CR4_PCIDE = 1u << 17,
+  CR4_OSXSAVE = 1u << 18,
+  CR4_SMEP = 1u << 20,
+  CR4_SMAP = 1u << 21,
 };
 enum Efer : uint64_t {
-  EFER_SCE = 1u << 0, EFER_LME = 1u << 8, EFER_LMA = 1u << 10,
+  EFER_SCE = 1u << 0,
+  EFER_LME = 1u << 8,
+  EFER_LMA = 1u << 10,
   EFER_NXE = 1u << 11,
 };
 
 enum Exception : uint8_t {
-  EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
-  EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
-  EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18,
+  EXC_DE = 0,
+  EXC_DB = 1,
+  EXC_NMI = 2,
+  EXC_BP = 3,
+  EXC_OF = 4,
+  EXC_BR = 5,
+  EXC_UD = 6,
+  EXC_NM = 7,
+  EXC_DF = 8,
+  EXC_TS = 10,
+  EXC_NP = 11,
+  EXC_SS = 12,
+  EXC_GP = 13,
+  EXC_PF = 14,
+  EXC_MF = 16,
+  EXC_AC = 17,
+  EXC_MC = 18,
   EXC_XM = 19,
 };
 
@@ -65,7 +101,7 @@ struct Segment {
 
   unsigned dpl() const { return (attributes >> 5) & 3; }
   bool present() const { return attributes & 0x80; }
-  bool big() const { return attributes & 0x4000; }  // D/B
+  bool big() const { return attributes & 0x4000; }       // D/B
   bool long_mode() const { return attributes & 0x2000; } // L
 };
 
@@ -121,7 +157,8 @@ struct Msrs {
 struct CpuState {
   uint64_t gpr[16] = {};
   uint64_t rip = 0xfff0;
-  uint64_t rflags = 0x2; // the arithmetic flags here are stale while lazy.op != 0
+  uint64_t rflags =
+      0x2; // the arithmetic flags here are stale while lazy.op != 0
   LazyFlags lazy;
 
   Segment seg[6];

@@ -30,9 +30,8 @@ void Clock::arm(Timer *timer, uint64_t deadline) {
     std::erase(armed_, timer);
     timer->deadline_ = deadline;
     timer->armed_ = true;
-    earliest = std::all_of(armed_.begin(), armed_.end(), [&](Timer *t) {
-      return t->deadline_ > deadline;
-    });
+    earliest = std::all_of(armed_.begin(), armed_.end(),
+                           [&](Timer *t) { return t->deadline_ > deadline; });
     armed_.push_back(timer);
   }
   if (earliest && wakeup_)
@@ -55,10 +54,10 @@ uint64_t Clock::next_deadline() const {
 
 Timer *Clock::take_due(uint64_t now) {
   std::lock_guard guard(lock_);
-  auto due = std::min_element(armed_.begin(), armed_.end(),
-                              [](Timer *a, Timer *b) {
-                                return a->deadline_ < b->deadline_;
-                              });
+  auto due =
+      std::min_element(armed_.begin(), armed_.end(), [](Timer *a, Timer *b) {
+        return a->deadline_ < b->deadline_;
+      });
   if (due == armed_.end() || (*due)->deadline_ > now)
     return nullptr;
   Timer *timer = *due;

@@ -93,8 +93,9 @@ void EventLoop::loop() {
       for (size_t i = 1; i < fds.size(); ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
           continue;
-        auto w = std::find_if(watches_.begin(), watches_.end(),
-                              [&](const Watch &x) { return x.fd == fds[i].fd; });
+        auto w =
+            std::find_if(watches_.begin(), watches_.end(),
+                         [&](const Watch &x) { return x.fd == fds[i].fd; });
         if (w != watches_.end())
           ready.push_back(*w);
       }

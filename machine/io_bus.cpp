@@ -14,8 +14,8 @@ void RangeMap::add(uint64_t base, uint64_t length, Device *device) {
       ranges_.begin(), ranges_.end(), base,
       [](const Range &r, uint64_t address) { return r.base < address; });
   bool overlaps_next = at != ranges_.end() && at->base < base + length;
-  bool overlaps_prev =
-      at != ranges_.begin() && std::prev(at)->base + std::prev(at)->length > base;
+  bool overlaps_prev = at != ranges_.begin() &&
+                       std::prev(at)->base + std::prev(at)->length > base;
   if (overlaps_next || overlaps_prev) {
     const Range &other = overlaps_next ? *at : *std::prev(at);
     throw BusError(std::string(device->name()) + " overlaps " +
@@ -25,7 +25,8 @@ void RangeMap::add(uint64_t base, uint64_t length, Device *device) {
 }
 
 void RangeMap::remove(Device *device) {
-  std::erase_if(ranges_, [device](const Range &r) { return r.device == device; });
+  std::erase_if(ranges_,
+                [device](const Range &r) { return r.device == device; });
 }
 
 void RangeMap::remove_range(uint64_t base, Device *device) {
@@ -35,9 +36,9 @@ void RangeMap::remove_range(uint64_t base, Device *device) {
 }
 
 const RangeMap::Range *RangeMap::find(uint64_t address) const {
-  auto at = std::upper_bound(
-      ranges_.begin(), ranges_.end(), address,
-      [](uint64_t a, const Range &r) { return a < r.base; });
+  auto at =
+      std::upper_bound(ranges_.begin(), ranges_.end(), address,
+                       [](uint64_t a, const Range &r) { return a < r.base; });
   if (at == ranges_.begin())
     return nullptr;
   --at;
@@ -62,9 +63,8 @@ uint32_t IoPortBus::read(uint16_t port, unsigned size) {
     }
     return static_cast<uint32_t>(all_ones(size));
   }
-  uint32_t value =
-      static_cast<uint32_t>(range->device->read(port - range->base, size) &
-                            all_ones(size));
+  uint32_t value = static_cast<uint32_t>(
+      range->device->read(port - range->base, size) & all_ones(size));
   SABLE_LOG(LOG_IOPORT, "in  0x%04x/%u -> 0x%x\n", port, size, value);
   return value;
 }

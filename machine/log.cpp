@@ -30,7 +30,9 @@ constexpr LogItem kItems[] = {
 std::mutex g_log_lock;
 FILE *g_log_file = nullptr;
 
-FILE *log_stream() { return g_log_file ? g_log_file : stderr; }
+FILE *log_stream() {
+  return g_log_file ? g_log_file : stderr;
+}
 
 } // namespace
 
@@ -63,7 +65,9 @@ std::string log_items_help() {
   return text;
 }
 
-void set_log_mask(uint32_t mask) { g_log_mask.store(mask); }
+void set_log_mask(uint32_t mask) {
+  g_log_mask.store(mask);
+}
 
 bool set_log_file(const std::string &path, std::string &error) {
   FILE *f = std::fopen(path.c_str(), "w");

@@ -1,7 +1,6 @@
 #include "machine/machine.h"
 
 #include <algorithm>
-#include <fstream>
 #include <stdexcept>
 
 #include "accel/engine.h"
@@ -10,16 +9,16 @@
 #include "cpu/msr.h"
 #include "devices/acpi_pm.h"
 #include "devices/apic_bus.h"
-#include "devices/debug_exit.h"
-#include "devices/fw_cfg.h"
 #include "devices/ata_disk.h"
 #include "devices/atapi_cdrom.h"
+#include "devices/debug_exit.h"
 #include "devices/disk_image.h"
+#include "devices/fw_cfg.h"
+#include "devices/i440fx.h"
 #include "devices/i8042.h"
 #include "devices/ide_controller.h"
 #include "devices/ioapic.h"
 #include "devices/local_apic.h"
-#include "devices/i440fx.h"
 #include "devices/pci_bus.h"
 #include "devices/pic.h"
 #include "devices/piix3.h"
@@ -284,9 +283,8 @@ void Machine::create_legacy_devices() {
   map_io(0x92, 1, own<Port92>(a20, reset));
   map_io(0x80, 1, own<Port80>());
   if (options_.debug_exit) {
-    auto &exit = own<DebugExit>(
-        [this](int status) { request_exit(status); },
-        options_.debug_exit->iosize);
+    auto &exit = own<DebugExit>([this](int status) { request_exit(status); },
+                                options_.debug_exit->iosize);
     map_io(options_.debug_exit->iobase, options_.debug_exit->iosize, exit);
   }
 }
@@ -315,8 +313,8 @@ void Machine::create_serial_ports() {
     case SerialOptions::Kind::None:
       continue;
     }
-    auto &uart = own<Uart16550>(clock_, IrqLine(&irq_, kSerialIrqs[i]),
-                                backend.get());
+    auto &uart =
+        own<Uart16550>(clock_, IrqLine(&irq_, kSerialIrqs[i]), backend.get());
     map_io(kSerialPorts[i], 8, uart);
     serial_backends_.push_back(std::move(backend));
   }
@@ -328,8 +326,8 @@ void Machine::create_pci() {
   host_bridge_ = std::make_unique<I440fx>(*pci_, memory_, "ram-below-4g",
                                           legacy_rom_window());
   isa_bridge_ = std::make_unique<Piix3>(*pci_, [this] { request_reset(); });
-  power_management_ = std::make_unique<AcpiPm>(
-      *pci_, io_, clock_, IrqLine(&irq_, 9), [this] {
+  power_management_ =
+      std::make_unique<AcpiPm>(*pci_, io_, clock_, IrqLine(&irq_, 9), [this] {
         if (!options_.no_shutdown)
           request_exit(0);
       });
@@ -359,7 +357,7 @@ void Machine::create_storage() {
     bool cdrom = drive.media == "cdrom";
     DiskImage::Mode mode = cdrom || drive.read_only ? DiskImage::Mode::ReadOnly
                            : options_.snapshot      ? DiskImage::Mode::Snapshot
-                                                    : DiskImage::Mode::ReadWrite;
+                                               : DiskImage::Mode::ReadWrite;
     auto image = std::make_unique<DiskImage>(drive.file, mode);
     std::string serial = "SABLE" + std::to_string(index);
     if (cdrom)
@@ -410,7 +408,8 @@ std::vector<uint8_t> Machine::legacy_rom_window() {
   }
   AcpiTables::Placed placed =
       acpi_tables().place(kDirectBootAcpiTables, kDirectBootRsdp);
-  std::copy(placed.tables.begin(), placed.tables.end(), at(kDirectBootAcpiTables));
+  std::copy(placed.tables.begin(), placed.tables.end(),
+            at(kDirectBootAcpiTables));
   std::copy(placed.rsdp.begin(), placed.rsdp.end(), at(kDirectBootRsdp));
   return window;
 }
@@ -426,7 +425,6 @@ AcpiTables Machine::acpi_tables() const {
 
 void Machine::create_firmware_config() {
   auto &fw_cfg = own<FwCfg>(memory_);
-  fw_cfg_ = &fw_cfg;
   map_io(FwCfg::kIoBase, FwCfg::kIoLength, fw_cfg);
   fw_cfg.add_u64(0x03, options_.ram_bytes);
   fw_cfg.add_u16(0x05, static_cast<uint16_t>(options_.cpus));

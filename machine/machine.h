@@ -103,7 +103,6 @@ private:
   std::unique_ptr<AcpiPm> power_management_;
   std::unique_ptr<IdeController> ide_;
   std::unique_ptr<Vga> vga_;
-  FwCfg *fw_cfg_ = nullptr;
 
   std::unique_ptr<Engine> engine_;
   SoftEngine *soft_engine_ = nullptr;

@@ -126,8 +126,9 @@ void GuestMemory::rebuild() {
                         s.host ? s.host + (end - s.base) : nullptr});
     }
     next.push_back({start, r.size, r.kind, r.host});
-    std::sort(next.begin(), next.end(),
-              [](const Segment &a, const Segment &b) { return a.base < b.base; });
+    std::sort(next.begin(), next.end(), [](const Segment &a, const Segment &b) {
+      return a.base < b.base;
+    });
     flat = std::move(next);
   }
   flat_ = std::move(flat);
@@ -137,9 +138,9 @@ void GuestMemory::rebuild() {
 }
 
 const GuestMemory::Segment *GuestMemory::find(uint64_t gpa) const {
-  auto at = std::upper_bound(
-      flat_.begin(), flat_.end(), gpa,
-      [](uint64_t a, const Segment &s) { return a < s.base; });
+  auto at =
+      std::upper_bound(flat_.begin(), flat_.end(), gpa,
+                       [](uint64_t a, const Segment &s) { return a < s.base; });
   if (at == flat_.begin())
     return nullptr;
   --at;

@@ -52,8 +52,7 @@ public:
   // Maps the host memory of an existing region again at another guest
   // address (PAM shadowing, the BIOS alias below 1 MiB).
   void add_alias(const std::string &name, uint64_t base, uint64_t size,
-                 const std::string &target, uint64_t target_offset,
-                 Kind kind);
+                 const std::string &target, uint64_t target_offset, Kind kind);
   void remove_region(const std::string &name);
 
   const Segment *find(uint64_t gpa) const;
@@ -94,8 +93,8 @@ private:
     uint64_t base;
     uint64_t size;
     Kind kind;
-    uint8_t *host;    // null for MMIO
-    bool owns_host;   // an mmap to release, not an alias
+    uint8_t *host;  // null for MMIO
+    bool owns_host; // an mmap to release, not an alias
   };
 
   void rebuild();

@@ -93,7 +93,8 @@ void parse_accel_list(Options &options, const std::string &option,
       fail(option, "unknown accelerator '" + accel + "' (kvm or tcg)");
   for (auto &[key, value] : list.properties) {
     if (key == "kernel-irqchip")
-      options.kernel_irqchip = value == "split" || parse_bool(option, key, value);
+      options.kernel_irqchip =
+          value == "split" || parse_bool(option, key, value);
     else if (key != "thread")
       fail(option, "unknown property '" + key + "'");
   }
@@ -110,7 +111,8 @@ void parse_machine(Options &options, const std::string &option,
     else if (key == "accel")
       parse_accel_list(options, option, value);
     else if (key == "kernel-irqchip" || key == "kernel_irqchip")
-      options.kernel_irqchip = value == "split" || parse_bool(option, key, value);
+      options.kernel_irqchip =
+          value == "split" || parse_bool(option, key, value);
     else
       fail(option, "unknown property '" + key + "'");
   }
@@ -130,7 +132,8 @@ void parse_drive(Options &options, const std::string &option,
       drive.format = value;
     } else if (key == "if") {
       if (value != "ide" && value != "virtio")
-        fail(option, "interface '" + value + "' is not supported (ide, virtio)");
+        fail(option,
+             "interface '" + value + "' is not supported (ide, virtio)");
       drive.interface = value;
     } else if (key == "index")
       drive.index = static_cast<int>(parse_number(option, value, 3));
@@ -244,140 +247,161 @@ struct OptionSpec {
 };
 
 const std::map<std::string, OptionSpec> &option_table() {
-  static const std::map<std::string, OptionSpec> table = {
-      {"accel",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          parse_accel_list(o, opt, a);
-        }}},
-      {"enable-kvm", {false, [](Options &o, auto &, auto &) {
-                        o.accelerators = {"kvm", "tcg"};
-                      }}},
-      {"machine", {true, parse_machine}},
-      {"M", {true, parse_machine}},
-      {"m",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          std::string size = a.rfind("size=", 0) == 0 ? a.substr(5) : a;
-          try {
-            o.ram_bytes = parse_size(size, 'M');
-          } catch (const UsageError &e) {
-            fail(opt, e.what());
-          }
-          if (o.ram_bytes < (2ull << 20) || o.ram_bytes > (1ull << 40))
-            fail(opt, "impossible memory size '" + a +
-                          "' (from 2M to 1T)");
-        }}},
-      {"smp",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          PropertyList list = parse_properties(a, true);
-          std::string count = list.head;
-          for (auto &[key, value] : list.properties) {
-            if (key == "cpus")
-              count = value;
-            else if (key != "maxcpus" && key != "sockets" && key != "cores" &&
-                     key != "threads")
-              fail(opt, "unknown property '" + key + "'");
-          }
-          o.cpus = static_cast<unsigned>(parse_number(opt, count, 255));
-          if (o.cpus == 0)
-            fail(opt, "needs at least one CPU");
-        }}},
-      {"kernel",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          require_file(opt, a);
-          o.kernel = a;
-        }}},
-      {"initrd",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          // Multiboot modules: "file args,file2 args"; check each file.
-          for (const std::string &module : split(a, ','))
-            require_file(opt, module.substr(0, module.find(' ')));
-          o.initrd = a;
-        }}},
-      {"append", {true, [](Options &o, auto &, const std::string &a) {
-                    o.append = a;
-                  }}},
-      {"bios",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          require_file(opt, a);
-          o.bios = a;
-        }}},
-      {"drive", {true, parse_drive}},
-      {"hda",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          parse_drive(o, opt, "file=" + a + ",index=0,media=disk");
-        }}},
-      {"hdb",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          parse_drive(o, opt, "file=" + a + ",index=1,media=disk");
-        }}},
-      {"cdrom",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          parse_drive(o, opt, "file=" + a + ",index=2,media=cdrom");
-        }}},
-      {"boot",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          PropertyList list = parse_properties(a, true);
-          std::string order = list.head;
-          for (auto &[key, value] : list.properties) {
-            if (key == "order" || key == "once")
-              order = value;
-            else if (key != "menu" && key != "strict")
-              fail(opt, "unknown property '" + key + "'");
-          }
-          if (order.empty() ||
-              order.find_first_not_of("acdn") != std::string::npos)
-            fail(opt, "invalid boot order '" + order + "' (letters a c d n)");
-          o.boot_order = order;
-        }}},
-      {"snapshot", {false, [](Options &o, auto &, auto &) {
-                      o.snapshot = true;
-                    }}},
-      {"serial",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          if (o.serials.size() == 4)
-            fail(opt, "at most 4 serial ports");
-          o.serials.push_back(parse_serial(opt, a));
-        }}},
-      {"nographic", {false, [](Options &o, auto &, auto &) {
-                       o.nographic = true;
-                     }}},
-      {"display", {true, parse_display}},
-      {"vnc",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          parse_display(o, opt, "vnc=" + a);
-        }}},
-      {"gdb", {true, parse_gdb}},
-      {"s", {false, [](Options &o, const std::string &opt, auto &) {
-               parse_gdb(o, opt, "tcp::1234");
-             }}},
-      {"S", {false, [](Options &o, auto &, auto &) { o.start_paused = true; }}},
-      {"no-reboot", {false, [](Options &o, auto &, auto &) {
-                       o.no_reboot = true;
-                     }}},
-      {"no-shutdown", {false, [](Options &o, auto &, auto &) {
-                         o.no_shutdown = true;
-                       }}},
-      {"device", {true, parse_device}},
-      {"name", {true, [](Options &o, auto &, const std::string &a) {
+  static const std::map<std::string, OptionSpec>
+      table =
+          {
+              {"accel",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  parse_accel_list(o, opt, a);
+                }}},
+              {"enable-kvm",
+               {false,
+                [](Options &o, auto &, auto &) {
+                  o.accelerators = {"kvm", "tcg"};
+                }}},
+              {"machine", {true, parse_machine}},
+              {"M", {true, parse_machine}},
+              {"m",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  std::string size = a.rfind("size=", 0) == 0 ? a.substr(5) : a;
+                  try {
+                    o.ram_bytes = parse_size(size, 'M');
+                  } catch (const UsageError &e) {
+                    fail(opt, e.what());
+                  }
+                  if (o.ram_bytes < (2ull << 20) || o.ram_bytes > (1ull << 40))
+                    fail(opt,
+                         "impossible memory size '" + a + "' (from 2M to 1T)");
+                }}},
+              {"smp",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  PropertyList list = parse_properties(a, true);
+                  std::string count = list.head;
+                  for (auto &[key, value] : list.properties) {
+                    if (key == "cpus")
+                      count = value;
+                    else if (key != "maxcpus" && key != "sockets" &&
+                             key != "cores" && key != "threads")
+                      fail(opt, "unknown property '" + key + "'");
+                  }
+                  o.cpus = static_cast<unsigned>(parse_number(opt, count, 255));
+                  if (o.cpus == 0)
+                    fail(opt, "needs at least one CPU");
+                }}},
+              {"kernel",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  require_file(opt, a);
+                  o.kernel = a;
+                }}},
+              {"initrd",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  // Multiboot modules: "file args,file2 args"; check each file.
+                  for (const std::string &module : split(a, ','))
+                    require_file(opt, module.substr(0, module.find(' ')));
+                  o.initrd = a;
+                }}},
+              {"append",
+               {true, [](Options &o, auto &,
+                         const std::string &a) { o.append = a; }}},
+              {"bios",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  require_file(opt, a);
+                  o.bios = a;
+                }}},
+              {"drive", {true, parse_drive}},
+              {"hda",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  parse_drive(o, opt, "file=" + a + ",index=0,media=disk");
+                }}},
+              {"hdb",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  parse_drive(o, opt, "file=" + a + ",index=1,media=disk");
+                }}},
+              {"cdrom",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  parse_drive(o, opt, "file=" + a + ",index=2,media=cdrom");
+                }}},
+              {"boot",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  PropertyList list = parse_properties(a, true);
+                  std::string order = list.head;
+                  for (auto &[key, value] : list.properties) {
+                    if (key == "order" || key == "once")
+                      order = value;
+                    else if (key != "menu" && key != "strict")
+                      fail(opt, "unknown property '" + key + "'");
+                  }
+                  if (order.empty() ||
+                      order.find_first_not_of("acdn") != std::string::npos)
+                    fail(opt, "invalid boot order '" + order +
+                                  "' (letters a c d n)");
+                  o.boot_order = order;
+                }}},
+              {"snapshot",
+               {false, [](Options &o, auto &, auto &) { o.snapshot = true; }}},
+              {"serial",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  if (o.serials.size() == 4)
+                    fail(opt, "at most 4 serial ports");
+                  o.serials.push_back(parse_serial(opt, a));
+                }}},
+              {"nographic",
+               {false, [](Options &o, auto &, auto &) { o.nographic = true; }}},
+              {"display", {true, parse_display}},
+              {"vnc",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  parse_display(o, opt, "vnc=" + a);
+                }}},
+              {"gdb", {true, parse_gdb}},
+              {"s",
+               {false, [](Options &o, const std::string &opt,
+                          auto &) { parse_gdb(o, opt, "tcp::1234"); }}},
+              {"S",
+               {false,
+                [](Options &o, auto &, auto &) { o.start_paused = true; }}},
+              {"no-reboot",
+               {false, [](Options &o, auto &, auto &) { o.no_reboot = true; }}},
+              {"no-shutdown",
+               {false,
+                [](Options &o, auto &, auto &) { o.no_shutdown = true; }}},
+              {"device", {true, parse_device}},
+              {"name",
+               {true,
+                [](Options &o, auto &, const std::string &a) {
                   o.name = a.substr(0, a.find(','));
                 }}},
-      {"d",
-       {true, [](Options &o, const std::string &opt, const std::string &a) {
-          if (a == "help")
-            throw UsageError(log_items_help());
-          std::string error;
-          if (!parse_log_items(a, o.log_mask, error))
-            fail(opt, error);
-        }}},
-      {"D", {true, [](Options &o, auto &, const std::string &a) {
-               o.log_file = a;
-             }}},
-      {"help", {false, [](Options &o, auto &, auto &) { o.show_help = true; }}},
-      {"h", {false, [](Options &o, auto &, auto &) { o.show_help = true; }}},
-      {"version", {false, [](Options &o, auto &, auto &) {
-                     o.show_version = true;
-                   }}},
-  };
+              {"d",
+               {true,
+                [](Options &o, const std::string &opt, const std::string &a) {
+                  if (a == "help")
+                    throw UsageError(log_items_help());
+                  std::string error;
+                  if (!parse_log_items(a, o.log_mask, error))
+                    fail(opt, error);
+                }}},
+              {"D",
+               {true, [](Options &o, auto &,
+                         const std::string &a) { o.log_file = a; }}},
+              {"help",
+               {false, [](Options &o, auto &, auto &) { o.show_help = true; }}},
+              {"h",
+               {false, [](Options &o, auto &, auto &) { o.show_help = true; }}},
+              {"version",
+               {false,
+                [](Options &o, auto &, auto &) { o.show_version = true; }}},
+          };
   return table;
 }
 

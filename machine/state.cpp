@@ -9,7 +9,9 @@ void StateWriter::put(const void *data, size_t size) {
   buffer_.insert(buffer_.end(), p, p + size);
 }
 
-void StateWriter::bytes(const void *data, size_t size) { put(data, size); }
+void StateWriter::bytes(const void *data, size_t size) {
+  put(data, size);
+}
 
 void StateWriter::string(std::string_view s) {
   u64(s.size());
@@ -50,7 +52,8 @@ std::string StateReader::string() {
   return s;
 }
 
-uint32_t StateReader::begin_section(std::string_view name, uint32_t max_version) {
+uint32_t StateReader::begin_section(std::string_view name,
+                                    uint32_t max_version) {
   std::string found = string();
   if (found != name)
     throw StateError("state section '" + found + "' found where '" +

@@ -15,7 +15,9 @@ FileBackend::FileBackend(const std::string &path)
                              std::strerror(errno));
 }
 
-FileBackend::~FileBackend() { close(fd_); }
+FileBackend::~FileBackend() {
+  close(fd_);
+}
 
 void FileBackend::write(const uint8_t *data, size_t size) {
   while (size > 0) {

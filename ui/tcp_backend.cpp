@@ -30,8 +30,8 @@ TcpServerBackend::TcpServerBackend(EventLoop &loop, const std::string &host,
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr *>(&address), sizeof address) !=
-          0 ||
+  if (bind(listen_fd_, reinterpret_cast<sockaddr *>(&address),
+           sizeof address) != 0 ||
       listen(listen_fd_, 1) != 0) {
     std::string reason = std::strerror(errno);
     close(listen_fd_);

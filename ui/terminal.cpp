@@ -1,8 +1,8 @@
 #include "ui/terminal.h"
 
 #include <csignal>
-#include <initializer_list>
 #include <cstdlib>
+#include <initializer_list>
 #include <termios.h>
 #include <unistd.h>
 
@@ -32,8 +32,8 @@ void terminal_enter_raw(bool keep_signals) {
   if (g_raw || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &g_saved) != 0)
     return;
   termios raw = g_saved;
-  raw.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL |
-                   IXON);
+  raw.c_iflag &=
+      ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
   raw.c_lflag &= ~(ECHO | ECHONL | ICANON | IEXTEN);
   if (!keep_signals)
     raw.c_lflag &= ~ISIG;
@@ -43,8 +43,8 @@ void terminal_enter_raw(bool keep_signals) {
     return;
   g_raw = 1;
   std::atexit(terminal_restore);
-  for (int signal : {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGSEGV, SIGABRT,
-                     SIGBUS, SIGFPE, SIGILL})
+  for (int signal : {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGSEGV, SIGABRT, SIGBUS,
+                     SIGFPE, SIGILL})
     std::signal(signal, restore_on_signal);
 }
 

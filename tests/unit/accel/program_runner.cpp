@@ -34,7 +34,9 @@ uint64_t initial_register(unsigned index) {
   return 0x0101010101010101ull * (index + 1) ^ 0x8040201008040201ull;
 }
 
-uint8_t initial_data_byte(size_t i) { return static_cast<uint8_t>(i * 7 + 1); }
+uint8_t initial_data_byte(size_t i) {
+  return static_cast<uint8_t>(i * 7 + 1);
+}
 
 std::vector<uint8_t> read_file(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -179,7 +181,9 @@ std::string engine_unavailable(EngineKind kind) {
   return "";
 }
 
-bool kvm_is_pvm() { return access("/sys/module/kvm_pvm", F_OK) == 0; }
+bool kvm_is_pvm() {
+  return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
 
 ProgramResult run_on_engine(EngineKind kind, const Program &program) {
   std::recursive_mutex lock;
@@ -238,8 +242,7 @@ ProgramResult run_on_engine(EngineKind kind, const Program &program) {
 
   result.finished = done.finished;
   cpu::CpuState final_state = engine->get_state(0);
-  std::copy(std::begin(final_state.gpr), std::end(final_state.gpr),
-            result.gpr);
+  std::copy(std::begin(final_state.gpr), std::end(final_state.gpr), result.gpr);
   result.data.resize(kDataSize);
   memory.read(kDataAddress, result.data.data(), kDataSize);
   return result;
@@ -332,8 +335,9 @@ native_code: .quad 0
 ProgramResult run_on_host(const Program &program) {
   ProgramResult result;
   const size_t code_size = 0x10000;
-  void *page = mmap(nullptr, code_size + kDataSize, PROT_READ | PROT_WRITE | PROT_EXEC,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *page =
+      mmap(nullptr, code_size + kDataSize, PROT_READ | PROT_WRITE | PROT_EXEC,
+           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) {
     result.engine_error = "cannot map executable memory";
     return result;
@@ -350,7 +354,8 @@ ProgramResult run_on_host(const Program &program) {
                                 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
                                 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
   auto end = code + program.code.size();
-  auto at = std::search(code, end, std::begin(done_bytes), std::end(done_bytes));
+  auto at =
+      std::search(code, end, std::begin(done_bytes), std::end(done_bytes));
   if (at == end) {
     result.engine_error = "program has no `done`";
     munmap(page, code_size + kDataSize);
@@ -375,12 +380,12 @@ ProgramResult run_on_host(const Program &program) {
 }
 
 uint64_t register_value(const ProgramResult &result, const std::string &name) {
-  static const char *const names64[] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp",
-                                        "rsi", "rdi"};
-  static const char *const names32[] = {"eax", "ecx", "edx", "ebx", "esp", "ebp",
-                                        "esi", "edi"};
-  static const char *const names16[] = {"ax", "cx", "dx", "bx", "sp", "bp",
-                                        "si", "di"};
+  static const char *const names64[] = {"rax", "rcx", "rdx", "rbx",
+                                        "rsp", "rbp", "rsi", "rdi"};
+  static const char *const names32[] = {"eax", "ecx", "edx", "ebx",
+                                        "esp", "ebp", "esi", "edi"};
+  static const char *const names16[] = {"ax", "cx", "dx", "bx",
+                                        "sp", "bp", "si", "di"};
   for (unsigned i = 0; i < 8; ++i) {
     if (name == names64[i])
       return result.gpr[i];

@@ -17,7 +17,8 @@ const std::vector<Program> &programs() {
 
 std::string hex(uint64_t v) {
   char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
+  std::snprintf(text, sizeof text, "0x%llx",
+                static_cast<unsigned long long>(v));
   return text;
 }
 
@@ -51,7 +52,8 @@ void check_same(const Program &program, const ProgramResult &expected,
 
 } // namespace
 
-TEST_CASE("guest programs: the software CPU matches expectations and the host") {
+TEST_CASE(
+    "guest programs: the software CPU matches expectations and the host") {
   REQUIRE(programs().size() >= 9);
   for (const Program &program : programs()) {
     ProgramResult result = run_on_engine(EngineKind::Software, program);

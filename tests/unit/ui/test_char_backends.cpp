@@ -51,7 +51,8 @@ TEST_CASE("mon:stdio: Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A") {
   REQUIRE(pipe(in) == 0);
   REQUIRE(pipe(out) == 0);
   bool quit = false;
-  StdioBackend backend(l.loop, true, [&] { quit = true; }, in[0], out[1]);
+  StdioBackend backend(
+      l.loop, true, [&] { quit = true; }, in[0], out[1]);
   FifoFrontend uart(64);
   backend.set_frontend(&uart);
   const uint8_t typed[] = {'l', 's', 0x01, 0x01, '\r', 0x01, 'x'};
