@@ -6,6 +6,7 @@
 #include "accel/engine.h"
 #include "accel/kvm_engine.h"
 #include "accel/soft_engine.h"
+#include "cpu/cpuid.h"
 #include "cpu/msr.h"
 #include "devices/acpi_pm.h"
 #include "devices/apic_bus.h"
@@ -35,6 +36,7 @@
 #include "machine/boot_multiboot.h"
 #include "machine/e820.h"
 #include "machine/log.h"
+#include "machine/mp_table.h"
 #include "ui/file_backend.h"
 #include "ui/stdio_backend.h"
 #include "ui/tcp_backend.h"
@@ -54,6 +56,9 @@ constexpr uint64_t kFirmwareWindowSize = 0x20000; // the BIOS alias below 1 MiB
 constexpr uint64_t kLocalApicBase = 0xfee00000;
 constexpr uint32_t kDirectBootAcpiTables = 0xe0000;
 constexpr uint32_t kDirectBootRsdp = 0xf0000;
+// The MP tables, for a kernel booted with acpi=off, after the RSDP.
+constexpr uint32_t kDirectBootMpPointer = 0xf0040;
+constexpr uint32_t kDirectBootMpTable = 0xf0100;
 
 [[noreturn]] void not_supported(const std::string &what) {
   throw std::runtime_error(what + ": not supported yet");
@@ -393,8 +398,8 @@ void Machine::set_cmos_boot_order(RtcCmos &rtc) const {
 
 // 0xC0000-0xFFFFF as the chipset shows it before shadowing: with firmware,
 // the last 128 KiB of the BIOS image at 0xE0000; for a direct kernel boot,
-// the ACPI tables at 0xE0000 and the RSDP at 0xF0000, where the kernel
-// searches for it.
+// the ACPI tables at 0xE0000, and the RSDP and the MP floating pointer at
+// 0xF0000, where the kernel searches for them.
 std::vector<uint8_t> Machine::legacy_rom_window() {
   std::vector<uint8_t> window(I440fx::kShadowSize, 0xff);
   auto at = [&](uint64_t address) {
@@ -411,6 +416,12 @@ std::vector<uint8_t> Machine::legacy_rom_window() {
   std::copy(placed.tables.begin(), placed.tables.end(),
             at(kDirectBootAcpiTables));
   std::copy(placed.rsdp.begin(), placed.rsdp.end(), at(kDirectBootRsdp));
+  MpTables mp = build_mp_tables({options_.cpus, cpu::cpuid_signature()},
+                                kDirectBootMpTable);
+  std::copy(mp.floating_pointer.begin(), mp.floating_pointer.end(),
+            at(kDirectBootMpPointer));
+  std::copy(mp.configuration.begin(), mp.configuration.end(),
+            at(kDirectBootMpTable));
   return window;
 }
 
