@@ -16,6 +16,7 @@
 #include "cpu/instruction.h"
 #include "cpu/state.h"
 #include "cpu/tlb.h"
+#include "machine/ram_access.h"
 
 namespace sable {
 class GuestMemory;
@@ -57,8 +58,8 @@ struct CpuEnvironment {
 
 class Cpu {
 public:
-  // Registers itself as env.memory's code-write handler (see
-  // invalidate_code).
+  // Each vCPU decodes into a block cache of its own and registers a
+  // code-write handler with env.memory (see invalidate_code).
   explicit Cpu(const CpuEnvironment &env);
   ~Cpu();
   Cpu(const Cpu &) = delete;
@@ -96,6 +97,11 @@ public:
   template <typename Compute>
   bool modify_operand(const Instruction &insn, unsigned index,
                       Compute &&compute);
+  // CMPXCHG16B's memory side, atomic against other vCPUs: compares the
+  // 16-byte memory operand with value[0..1] (low, high) and stores
+  // desired[0..1] on a match; `value` returns what memory held.
+  bool compare_exchange_16(const Instruction &insn, uint64_t value[2],
+                           const uint64_t desired[2], bool &equal);
 
   // ---- memory through segmentation and paging
   bool read(unsigned seg, uint64_t offset, void *data, unsigned size);
@@ -155,17 +161,45 @@ public:
   // Thread-safe: asks run() to return at the next block boundary.
   void request_exit();
   // Thread-safe: forgets the decoded blocks of the page holding `gpa`
-  // (a store hit a PAGE_HAS_CODE page). With several vCPUs the engine
-  // installs one code-write handler that calls this on every Cpu.
+  // (a store by any vCPU or device hit a PAGE_HAS_CODE page).
   void invalidate_code(uint64_t gpa);
 
 private:
   std::unique_ptr<BlockCache> blocks_;
   std::atomic<bool> exit_requested_{false};
+  unsigned code_write_handler_ = 0;
 
+  // `tracked` is the physical address to pass to note_rmw_store after the
+  // write, or kUntrackedStore.
+  static constexpr uint64_t kUntrackedStore = ~uint64_t{0};
   bool locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
-                      uint64_t &offset);
+                      uint64_t &offset, uint64_t &tracked);
+  void note_rmw_store(uint64_t physical, unsigned size);
 };
+
+// One locked read-modify-write of `size` bytes at `host`; `compute` runs
+// again whenever another vCPU changed the value in between.
+template <typename Compute>
+void compare_and_swap(uint8_t *host, unsigned size, Compute &&compute) {
+  auto cas = [&](auto *p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+    while (!__atomic_compare_exchange_n(p, &old, static_cast<T>(compute(old)),
+                                        false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+    }
+  };
+  switch (size) {
+  case 1:
+    return cas(reinterpret_cast<uint8_t *>(host));
+  case 2:
+    return cas(reinterpret_cast<uint16_t *>(host));
+  case 4:
+    return cas(reinterpret_cast<uint32_t *>(host));
+  default:
+    return cas(reinterpret_cast<uint64_t *>(host));
+  }
+}
 
 template <typename Compute>
 bool Cpu::modify_operand(const Instruction &insn, unsigned index,
@@ -179,38 +213,24 @@ bool Cpu::modify_operand(const Instruction &insn, unsigned index,
   }
   uint8_t *host = nullptr;
   uint64_t offset = 0;
-  if (!locate_for_rmw(insn, op.size, host, offset))
+  uint64_t tracked = kUntrackedStore;
+  if (!locate_for_rmw(insn, op.size, host, offset, tracked))
     return false;
-  bool atomic = insn.lock || insn.op == Op::XCHG;
-  if (host && atomic) {
-    auto cas = [&](auto *p) {
-      using T = std::remove_pointer_t<decltype(p)>;
-      T old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
-      for (;;) {
-        T desired = static_cast<T>(compute(old));
-        if (__atomic_compare_exchange_n(p, &old, desired, false,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-          return true;
-      }
-    };
-    switch (op.size) {
-    case 1:
-      return cas(reinterpret_cast<uint8_t *>(host));
-    case 2:
-      return cas(reinterpret_cast<uint16_t *>(host));
-    case 4:
-      return cas(reinterpret_cast<uint32_t *>(host));
-    default:
-      return cas(reinterpret_cast<uint64_t *>(host));
-    }
-  }
-  uint64_t old = 0;
   if (host) {
-    std::memcpy(&old, host, op.size);
-    uint64_t value = compute(old);
-    std::memcpy(host, &value, op.size);
+    if (insn.lock || insn.op == Op::XCHG) {
+      compare_and_swap(host, op.size, compute);
+    } else {
+      uint64_t old = 0;
+      load_ram(&old, host, op.size);
+      uint64_t value = compute(old);
+      store_ram(host, &value, op.size);
+    }
+    // After the bytes changed, so a decoder cannot miss them.
+    if (tracked != kUntrackedStore)
+      note_rmw_store(tracked, op.size);
     return true;
   }
+  uint64_t old = 0;
   if (!read_value(insn.seg, offset, op.size, old))
     return false;
   return write_value(insn.seg, offset, op.size, compute(old));
