@@ -9,6 +9,10 @@ namespace {
 // Blocks per Cpu::run call: long enough to amortize the call, short enough
 // that pause and stop requests are seen promptly.
 constexpr uint64_t kBlocksPerSlice = 4096;
+
+// The vCPU this thread runs (see current_vcpu), and for which engine.
+thread_local unsigned this_thread_vcpu = 0;
+thread_local const SoftEngine *this_thread_engine = nullptr;
 } // namespace
 
 // A vCPU's interrupt controller as its thread sees it: the pending check
@@ -32,6 +36,7 @@ private:
 SoftEngine::SoftEngine(const Config &config) : config_(config) {
   for (unsigned i = 0; i < config_.vcpus.size(); ++i) {
     auto vcpu = std::make_unique<Runner>();
+    vcpu->index = i;
     cpu::CpuEnvironment env;
     env.memory = config_.memory;
     env.io = config_.io;
@@ -44,9 +49,9 @@ SoftEngine::SoftEngine(const Config &config) : config_(config) {
     }
     vcpu->cpu = std::make_unique<cpu::Cpu>(env);
     vcpu->waiting_for_startup = i > 0;
-    sync_apic_tsc(*vcpu->cpu);
     vcpus_.push_back(std::move(vcpu));
   }
+  synchronize_tscs();
 }
 
 SoftEngine::~SoftEngine() {
@@ -56,9 +61,17 @@ SoftEngine::~SoftEngine() {
       vcpu->thread.join();
 }
 
+unsigned SoftEngine::current_vcpu() {
+  return this_thread_vcpu;
+}
+
 RunOutcome SoftEngine::run() {
   stopping_ = false;
   outcome_ = RunOutcome::Stopped;
+  {
+    std::lock_guard guard(control_lock_);
+    running_ = unsigned(vcpus_.size());
+  }
   for (auto &vcpu : vcpus_)
     vcpu->thread = std::thread([this, &vcpu] { vcpu_loop(*vcpu); });
   for (auto &vcpu : vcpus_)
@@ -67,16 +80,13 @@ RunOutcome SoftEngine::run() {
 }
 
 void SoftEngine::vcpu_loop(Runner &vcpu) {
+  this_thread_vcpu = vcpu.index;
+  this_thread_engine = this;
   while (!stopping_) {
     wait_while_paused();
     if (stopping_)
       break;
-    bool waiting;
-    {
-      std::lock_guard guard(vcpu.lock);
-      waiting = vcpu.waiting_for_startup;
-    }
-    if (waiting) {
+    if (!prepare_to_run(vcpu)) {
       sleep_until_woken(vcpu);
       continue;
     }
@@ -93,25 +103,77 @@ void SoftEngine::vcpu_loop(Runner &vcpu) {
       break;
     }
   }
+  {
+    std::lock_guard guard(control_lock_);
+    --running_;
+  }
+  control_changed_.notify_all();
 }
 
+bool SoftEngine::prepare_to_run(Runner &vcpu) {
+  bool started = false;
+  {
+    std::lock_guard guard(vcpu.lock);
+    if (vcpu.waiting_for_startup) {
+      if (vcpu.startup_vector < 0)
+        return false;
+      start_application_processor(vcpu, uint8_t(vcpu.startup_vector));
+      started = true;
+    }
+  }
+  cpu::Cpu &cpu = *vcpu.cpu;
+  if (started)
+    sync_apic_tsc(cpu);
+  if (vcpu.nmi.exchange(false, std::memory_order_acq_rel))
+    cpu.state.nmi_pending = true;
+  // Cpu::run flushes the TLB when the mask differs from the TLB's.
+  cpu.state.a20_mask = a20_mask_.load(std::memory_order_acquire);
+  return true;
+}
+
+// A SIPI after INIT: the processor starts in real mode at vector:0000
+// (Intel SDM "MP Initialization Protocol"). INIT does not touch the TSC.
+void SoftEngine::start_application_processor(Runner &vcpu, uint8_t vector) {
+  cpu::Cpu &cpu = *vcpu.cpu;
+  const uint64_t tsc_offset = cpu.state.msr.tsc_offset;
+  cpu.reset();
+  cpu.state.msr.tsc_offset = tsc_offset;
+  cpu::Segment &cs = cpu.state.seg[cpu::CS];
+  cs.selector = static_cast<uint16_t>(vector << 8);
+  cs.base = uint64_t{vector} << 12;
+  cpu.state.rip = 0;
+  vcpu.waiting_for_startup = false;
+  vcpu.startup_vector = -1;
+  vcpu.nmi.store(false, std::memory_order_relaxed);
+}
+
+// On this vCPU's thread. A halted processor with IF clear wakes for NMIs
+// (and INIT, SIPI, stop) only, so pending interrupts do not make it spin.
 void SoftEngine::sleep_until_woken(Runner &vcpu) {
-  InterruptController *interrupts = vcpu.cpu->env.interrupts;
+  cpu::Cpu &cpu = *vcpu.cpu;
+  InterruptController *interrupts = cpu.env.interrupts;
   std::unique_lock guard(vcpu.lock);
   vcpu.wake.wait(guard, [&] {
     if (vcpu.kicked || stopping_)
       return true;
     if (vcpu.waiting_for_startup)
-      return false;
-    return vcpu.cpu->state.nmi_pending ||
-           (interrupts && interrupts->interrupt_pending());
+      return vcpu.startup_vector >= 0;
+    if (vcpu.nmi.load(std::memory_order_acquire) || cpu.state.nmi_pending)
+      return true;
+    return (cpu.state.rflags & cpu::IF) && interrupts &&
+           interrupts->interrupt_pending();
   });
   vcpu.kicked = false;
 }
 
 void SoftEngine::wait_while_paused() {
   std::unique_lock guard(control_lock_);
+  if (!paused_ || stopping_)
+    return;
+  ++parked_;
+  control_changed_.notify_all();
   control_changed_.wait(guard, [&] { return !paused_ || stopping_; });
+  --parked_;
 }
 
 void SoftEngine::kick(Runner &vcpu) {
@@ -139,33 +201,33 @@ void SoftEngine::wake(unsigned vcpu) {
 }
 
 void SoftEngine::nmi(unsigned vcpu) {
-  vcpus_.at(vcpu)->cpu->state.nmi_pending = true;
+  Runner &runner = *vcpus_.at(vcpu);
+  runner.nmi.store(true, std::memory_order_release);
+  runner.cpu->request_exit();
   wake(vcpu);
 }
 
 void SoftEngine::init(unsigned vcpu) {
-  Runner &runner = *vcpus_.at(vcpu);
-  std::lock_guard guard(runner.lock);
   // The bootstrap processor's INIT is a reset request the machine handles;
   // an application processor goes back to waiting for its startup IPI.
   if (vcpu == 0)
     return;
+  Runner &runner = *vcpus_.at(vcpu);
+  std::lock_guard guard(runner.lock);
   runner.waiting_for_startup = true;
+  runner.startup_vector = -1;
   runner.cpu->request_exit();
 }
 
+// Only the first SIPI after INIT counts; the second one a guest sends
+// by protocol finds the processor running, or already told to start.
 void SoftEngine::startup(unsigned vcpu, uint8_t vector) {
   Runner &runner = *vcpus_.at(vcpu);
   {
     std::lock_guard guard(runner.lock);
-    if (!runner.waiting_for_startup)
+    if (!runner.waiting_for_startup || runner.startup_vector >= 0)
       return;
-    runner.cpu->reset();
-    cpu::Segment &cs = runner.cpu->state.seg[cpu::CS];
-    cs.selector = static_cast<uint16_t>(vector << 8);
-    cs.base = uint64_t{vector} << 12;
-    runner.cpu->state.rip = 0;
-    runner.waiting_for_startup = false;
+    runner.startup_vector = vector;
     runner.kicked = true;
   }
   runner.wake.notify_all();
@@ -182,12 +244,20 @@ void SoftEngine::request_stop(RunOutcome outcome) {
   kick_all();
 }
 
+// Returns once every vCPU thread is parked, so their state may be read;
+// from a vCPU thread itself it cannot wait for its own thread. Not under
+// the machine lock, which a vCPU may be waiting for.
 void SoftEngine::pause() {
   {
     std::lock_guard guard(control_lock_);
     paused_ = true;
   }
   kick_all();
+  if (this_thread_engine == this)
+    return;
+  std::unique_lock guard(control_lock_);
+  control_changed_.wait(guard,
+                        [&] { return parked_ == running_ || stopping_; });
 }
 
 void SoftEngine::resume() {
@@ -198,11 +268,26 @@ void SoftEngine::resume() {
   control_changed_.notify_all();
 }
 
+// With the vCPU threads stopped.
 void SoftEngine::reset() {
   for (size_t i = 0; i < vcpus_.size(); ++i) {
-    vcpus_[i]->cpu->reset();
-    vcpus_[i]->waiting_for_startup = i > 0;
-    sync_apic_tsc(*vcpus_[i]->cpu);
+    Runner &vcpu = *vcpus_[i];
+    vcpu.cpu->reset();
+    vcpu.waiting_for_startup = i > 0;
+    vcpu.startup_vector = -1;
+    vcpu.kicked = false;
+    vcpu.nmi.store(false, std::memory_order_relaxed);
+  }
+  synchronize_tscs();
+}
+
+void SoftEngine::synchronize_tscs() {
+  if (vcpus_.empty())
+    return;
+  const uint64_t offset = vcpus_[0]->cpu->state.msr.tsc_offset;
+  for (auto &vcpu : vcpus_) {
+    vcpu->cpu->state.msr.tsc_offset = offset;
+    sync_apic_tsc(*vcpu->cpu);
   }
 }
 
@@ -212,10 +297,10 @@ void SoftEngine::sync_apic_tsc(cpu::Cpu &cpu) {
 }
 
 void SoftEngine::set_a20(bool enabled) {
-  for (auto &vcpu : vcpus_) {
-    vcpu->cpu->state.a20_mask = enabled ? ~uint64_t{0} : ~(uint64_t{1} << 20);
-    vcpu->cpu->flush_tlb(true);
-  }
+  a20_mask_.store(enabled ? ~uint64_t{0} : ~(uint64_t{1} << 20),
+                  std::memory_order_release);
+  for (auto &vcpu : vcpus_)
+    vcpu->cpu->request_exit();
 }
 
 cpu::CpuState SoftEngine::get_state(unsigned vcpu) {
@@ -234,6 +319,9 @@ void SoftEngine::set_state(unsigned vcpu, const cpu::CpuState &state) {
   cpu.flush_tlb(true);
   cpu.tlb.pdptes_loaded = false;
   sync_apic_tsc(cpu);
+  // prepare_to_run gives every vCPU the engine's A20 mask.
+  if (vcpu == 0)
+    a20_mask_.store(state.a20_mask, std::memory_order_release);
 }
 
 void SoftEngine::save(StateWriter &out) {

@@ -25,15 +25,20 @@ void BlockCache::forget_recent(const Block *block) {
     recent.store(nullptr, std::memory_order_relaxed);
 }
 
-Block *BlockCache::insert(std::unique_ptr<Block> block, bool &first_on_page) {
+uint64_t BlockCache::begin_decode(uint64_t physical) {
+  const uint64_t ticket = invalidations_.load(std::memory_order_acquire);
+  if (memory_)
+    memory_->mark_code_page(physical);
+  return ticket;
+}
+
+Block *BlockCache::insert(std::unique_ptr<Block> &block, uint64_t ticket) {
   std::lock_guard guard(lock_);
+  if (invalidations_.load(std::memory_order_relaxed) != ticket)
+    return nullptr;
   const uint64_t page = block->physical & ~kPageMask;
   const uint64_t k = key(block->physical, block->mode);
-  std::vector<uint64_t> &keys = page_blocks_[page];
-  first_on_page = keys.empty();
-  if (first_on_page && memory_)
-    memory_->set_page_flags(page, GuestMemory::PAGE_HAS_CODE);
-  keys.push_back(k);
+  page_blocks_[page].push_back(k);
   Block *raw = block.get();
   std::unique_ptr<Block> &slot = blocks_[k];
   if (slot) {
@@ -45,24 +50,25 @@ Block *BlockCache::insert(std::unique_ptr<Block> block, bool &first_on_page) {
   return raw;
 }
 
+// GuestMemory cleared PAGE_HAS_CODE before calling: the page is marked
+// again by the next begin_decode, on whichever vCPU.
 void BlockCache::invalidate_page(uint64_t physical) {
   std::lock_guard guard(lock_);
+  invalidations_.fetch_add(1, std::memory_order_relaxed);
   const uint64_t page = physical & ~kPageMask;
   auto listed = page_blocks_.find(page);
-  if (listed != page_blocks_.end()) {
-    for (uint64_t k : listed->second) {
-      auto at = blocks_.find(k);
-      if (at == blocks_.end())
-        continue;
-      at->second->valid.store(false, std::memory_order_relaxed);
-      forget_recent(at->second.get());
-      retire(std::move(at->second));
-      blocks_.erase(at);
-    }
-    page_blocks_.erase(listed);
+  if (listed == page_blocks_.end())
+    return;
+  for (uint64_t k : listed->second) {
+    auto at = blocks_.find(k);
+    if (at == blocks_.end())
+      continue;
+    at->second->valid.store(false, std::memory_order_relaxed);
+    forget_recent(at->second.get());
+    retire(std::move(at->second));
+    blocks_.erase(at);
   }
-  if (memory_)
-    memory_->clear_page_flags(page, GuestMemory::PAGE_HAS_CODE);
+  page_blocks_.erase(listed);
 }
 
 void BlockCache::retire(std::unique_ptr<Block> block) {
@@ -96,10 +102,10 @@ void BlockCache::clear() {
   for (std::atomic<Block *> &recent : recent_)
     recent.store(nullptr, std::memory_order_relaxed);
   blocks_.clear();
-  if (memory_)
-    for (const auto &[page, keys] : page_blocks_)
-      memory_->clear_page_flags(page, GuestMemory::PAGE_HAS_CODE);
+  // Other vCPUs may still hold code on these pages, so their
+  // PAGE_HAS_CODE stays: a store to one costs a needless invalidation.
   page_blocks_.clear();
+  invalidations_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Cpu::invalidate_code(uint64_t gpa) {

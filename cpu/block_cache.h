@@ -2,6 +2,12 @@
 // Decoded basic blocks, keyed by the physical address of their first byte
 // and the code size they were decoded for. A block never crosses a page,
 // so a store into a page invalidates exactly the blocks of that page.
+//
+// Each vCPU has a cache of its own: only its thread looks blocks up, runs
+// them and frees retired ones, while stores from any thread invalidate
+// (every vCPU's cache registers a code-write handler with GuestMemory). So
+// a retired block is never freed under another vCPU, and lookups do not
+// contend; the price is decoding shared code once per vCPU.
 
 #include <atomic>
 #include <cstdint>
@@ -45,10 +51,15 @@ public:
   explicit BlockCache(GuestMemory *memory) : memory_(memory) {}
 
   Block *find(uint64_t physical, CodeSize mode);
-  // Takes ownership and marks the page PAGE_HAS_CODE. `first_on_page`
-  // tells the caller that the page had no code, so the TLB entries that
-  // skip store tracking for it must stop doing so.
-  Block *insert(std::unique_ptr<Block> block, bool &first_on_page);
+  // Before reading the bytes of a block to decode: marks its page
+  // PAGE_HAS_CODE, so that later stores invalidate, and returns the ticket
+  // for insert().
+  uint64_t begin_decode(uint64_t physical);
+  // Takes ownership of `block`, unless a page was invalidated since
+  // begin_decode returned `ticket` (a store may have changed the bytes
+  // while they were decoded): then returns null and leaves the block to
+  // the caller, to run once uncached.
+  Block *insert(std::unique_ptr<Block> &block, uint64_t ticket);
   // Thread-safe (code-write handler): drops every block of the page.
   // Dropped blocks stay allocated until release_retired(), because the
   // vCPU may be executing one of them.
@@ -84,6 +95,8 @@ private:
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;
   std::vector<std::unique_ptr<Block>> retired_;
   std::atomic<bool> has_retired_{false};
+  // Counts invalidations, for the tickets of begin_decode.
+  std::atomic<uint64_t> invalidations_{0};
   uint64_t layout_generation_ = 0;
 };
 

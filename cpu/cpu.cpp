@@ -43,14 +43,14 @@ int debug_register(unsigned n, uint64_t cr4) {
 Cpu::Cpu(const CpuEnvironment &environment)
     : env(environment), blocks_(std::make_unique<BlockCache>(env.memory)) {
   if (env.memory)
-    env.memory->set_code_write_handler(
+    code_write_handler_ = env.memory->add_code_write_handler(
         [this](uint64_t gpa) { invalidate_code(gpa); });
   reset();
 }
 
 Cpu::~Cpu() {
   if (env.memory)
-    env.memory->set_code_write_handler(nullptr);
+    env.memory->remove_code_write_handler(code_write_handler_);
 }
 
 void Cpu::reset() {

@@ -8,6 +8,7 @@
 // returns false straight up to the interpreter, which delivers it with RIP
 // still at the faulting instruction.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -17,9 +18,10 @@
 #include "cpu/instruction.h"
 #include "cpu/state.h"
 #include "cpu/tlb.h"
+#include "machine/memory.h"
+#include "machine/ram_access.h"
 
 namespace sable {
-class GuestMemory;
 class IoPortBus;
 class InterruptController;
 class LocalApicPort;
@@ -58,8 +60,8 @@ struct CpuEnvironment {
 
 class Cpu {
 public:
-  // Registers itself as env.memory's code-write handler (see
-  // invalidate_code).
+  // Each vCPU decodes into a block cache of its own and registers a
+  // code-write handler with env.memory (see invalidate_code).
   explicit Cpu(const CpuEnvironment &env);
   ~Cpu();
   Cpu(const Cpu &) = delete;
@@ -157,18 +159,23 @@ public:
   template <typename Compute>
   bool modify_operand(const Instruction &insn, unsigned index,
                       Compute &&compute);
+  // CMPXCHG16B's memory side, atomic against other vCPUs: compares the
+  // 16-byte memory operand with value[0..1] (low, high) and stores
+  // desired[0..1] on a match; `value` returns what memory held.
+  bool compare_exchange_16(const Instruction &insn, uint64_t value[2],
+                           const uint64_t desired[2], bool &equal);
 
   // ---- memory through segmentation and paging
   bool read(unsigned seg, uint64_t offset, void *data, unsigned size) {
     if (const uint8_t *host = direct_host(seg, offset, size, Access::Read)) {
-      std::memcpy(data, host, size);
+      load_ram(data, host, size);
       return true;
     }
     return read_translated(seg, offset, data, size);
   }
   bool write(unsigned seg, uint64_t offset, const void *data, unsigned size) {
     if (uint8_t *host = direct_host(seg, offset, size, Access::Write)) {
-      std::memcpy(host, data, size);
+      store_ram(host, data, size);
       return true;
     }
     return write_translated(seg, offset, data, size);
@@ -176,20 +183,13 @@ public:
   template <typename T> bool read(unsigned seg, uint64_t offset, T &value) {
     return read(seg, offset, &value, sizeof(T));
   }
+  // `size` is at most 8, the width of `v`.
   bool read_value(unsigned seg, uint64_t offset, unsigned size, uint64_t &v) {
-    if (const uint8_t *host = direct_host(seg, offset, size, Access::Read)) {
-      v = load_sized(host, size);
-      return true;
-    }
     v = 0;
-    return read_translated(seg, offset, &v, size);
+    return read(seg, offset, &v, std::min(size, 8u));
   }
   bool write_value(unsigned seg, uint64_t offset, unsigned size, uint64_t v) {
-    if (uint8_t *host = direct_host(seg, offset, size, Access::Write)) {
-      store_sized(host, size, v);
-      return true;
-    }
-    return write_translated(seg, offset, &v, size);
+    return write(seg, offset, &v, std::min(size, 8u));
   }
   // Linear addresses (segmentation already applied). `supervisor` marks
   // implicit system accesses (descriptor tables, TSS, IDT) that ignore CPL.
@@ -243,16 +243,20 @@ public:
   // Thread-safe: asks run() to return at the next block boundary.
   void request_exit();
   // Thread-safe: forgets the decoded blocks of the page holding `gpa`
-  // (a store hit a PAGE_HAS_CODE page). With several vCPUs the engine
-  // installs one code-write handler that calls this on every Cpu.
+  // (a store by any vCPU or device hit a PAGE_HAS_CODE page).
   void invalidate_code(uint64_t gpa);
 
 private:
   std::unique_ptr<BlockCache> blocks_;
   std::atomic<bool> exit_requested_{false};
+  unsigned code_write_handler_ = 0;
 
+  // `tracked` is the physical address to pass to note_rmw_store after the
+  // write, or kUntrackedStore.
+  static constexpr uint64_t kUntrackedStore = ~uint64_t{0};
   bool locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
-                      uint64_t &offset);
+                      uint64_t &offset, uint64_t &tracked);
+  void note_rmw_store(uint64_t physical, unsigned size);
 
   // The full access paths: segment checks, alignment checks, page walks,
   // accesses crossing pages, MMIO and stores into code pages.
@@ -272,8 +276,6 @@ private:
   // raises any fault.
   uint8_t *direct_host(unsigned seg, uint64_t offset, unsigned size,
                        Access access);
-  static uint64_t load_sized(const uint8_t *host, unsigned size);
-  static void store_sized(uint8_t *host, unsigned size, uint64_t value);
 };
 
 inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
@@ -317,52 +319,34 @@ inline uint8_t *Cpu::direct_host(unsigned seg, uint64_t offset, unsigned size,
   if (!entry)
     return nullptr;
   if (access == Access::Write)
-    return entry->host_write && entry->store_untracked
+    return entry->host_write && entry->skips_store_tracking(
+                                    env.memory->store_tracking_epoch())
                ? entry->host_write + (linear & kPageMask)
                : nullptr;
   return entry->host_read ? entry->host_read + (linear & kPageMask) : nullptr;
 }
 
-inline uint64_t Cpu::load_sized(const uint8_t *host, unsigned size) {
+// One locked read-modify-write of `size` bytes at `host`; `compute` runs
+// again whenever another vCPU changed the value in between.
+template <typename Compute>
+void compare_and_swap(uint8_t *host, unsigned size, Compute &&compute) {
+  auto cas = [&](auto *p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+    while (!__atomic_compare_exchange_n(p, &old, static_cast<T>(compute(old)),
+                                        false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+    }
+  };
   switch (size) {
   case 1:
-    return *host;
-  case 2: {
-    uint16_t v;
-    std::memcpy(&v, host, 2);
-    return v;
-  }
-  case 4: {
-    uint32_t v;
-    std::memcpy(&v, host, 4);
-    return v;
-  }
-  default: {
-    uint64_t v;
-    std::memcpy(&v, host, 8);
-    return v;
-  }
-  }
-}
-
-inline void Cpu::store_sized(uint8_t *host, unsigned size, uint64_t value) {
-  switch (size) {
-  case 1:
-    *host = static_cast<uint8_t>(value);
-    break;
-  case 2: {
-    const uint16_t v = static_cast<uint16_t>(value);
-    std::memcpy(host, &v, 2);
-    break;
-  }
-  case 4: {
-    const uint32_t v = static_cast<uint32_t>(value);
-    std::memcpy(host, &v, 4);
-    break;
-  }
+    return cas(reinterpret_cast<uint8_t *>(host));
+  case 2:
+    return cas(reinterpret_cast<uint16_t *>(host));
+  case 4:
+    return cas(reinterpret_cast<uint32_t *>(host));
   default:
-    std::memcpy(host, &value, 8);
-    break;
+    return cas(reinterpret_cast<uint64_t *>(host));
   }
 }
 
@@ -376,44 +360,26 @@ bool Cpu::modify_operand(const Instruction &insn, unsigned index,
       return false;
     return write_operand(insn, index, compute(old));
   }
-  const bool atomic = insn.lock || insn.op == Op::XCHG;
   uint64_t offset = effective_address(insn);
+  uint64_t tracked = kUntrackedStore;
   uint8_t *host = direct_host(insn.seg, offset, op.size, Access::Write);
-  if (host && !atomic) {
-    store_sized(host, op.size, compute(load_sized(host, op.size)));
-    return true;
-  }
-  if (!host && !locate_for_rmw(insn, op.size, host, offset))
+  if (!host && !locate_for_rmw(insn, op.size, host, offset, tracked))
     return false;
-  if (host && atomic) {
-    auto cas = [&](auto *p) {
-      using T = std::remove_pointer_t<decltype(p)>;
-      T old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
-      for (;;) {
-        T desired = static_cast<T>(compute(old));
-        if (__atomic_compare_exchange_n(p, &old, desired, false,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-          return true;
-      }
-    };
-    switch (op.size) {
-    case 1:
-      return cas(reinterpret_cast<uint8_t *>(host));
-    case 2:
-      return cas(reinterpret_cast<uint16_t *>(host));
-    case 4:
-      return cas(reinterpret_cast<uint32_t *>(host));
-    default:
-      return cas(reinterpret_cast<uint64_t *>(host));
+  if (host) {
+    if (insn.lock || insn.op == Op::XCHG) {
+      compare_and_swap(host, op.size, compute);
+    } else {
+      uint64_t old = 0;
+      load_ram(&old, host, op.size);
+      uint64_t value = compute(old);
+      store_ram(host, &value, op.size);
     }
+    // After the bytes changed, so a decoder cannot miss them.
+    if (tracked != kUntrackedStore)
+      note_rmw_store(tracked, op.size);
+    return true;
   }
   uint64_t old = 0;
-  if (host) {
-    std::memcpy(&old, host, op.size);
-    uint64_t value = compute(old);
-    std::memcpy(host, &value, op.size);
-    return true;
-  }
   if (!read_value(insn.seg, offset, op.size, old))
     return false;
   return write_value(insn.seg, offset, op.size, compute(old));

@@ -226,6 +226,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (!block) {
       bool cacheable = false;
       const TlbEntry fetched = *entry;
+      const uint64_t ticket = blocks_->begin_decode(physical);
       std::unique_ptr<Block> decoded =
           decode_block(*this, fetched, linear, cacheable);
       if (!decoded) {
@@ -233,12 +234,9 @@ StopReason Cpu::run(uint64_t max_blocks) {
           return StopReason::Shutdown;
         continue;
       }
-      if (cacheable) {
-        bool first_on_page = false;
-        block = blocks_->insert(std::move(decoded), first_on_page);
-        if (first_on_page)
-          tlb.track_stores_to(physical & ~kPageMask);
-      } else {
+      if (cacheable)
+        block = blocks_->insert(decoded, ticket);
+      if (!block) {
         uncached = std::move(decoded);
         block = uncached.get();
       }

@@ -6,6 +6,7 @@
 
 #include "cpu/ops/far_transfer.h"
 #include "machine/memory.h"
+#include "machine/ram_access.h"
 
 namespace sable::cpu {
 
@@ -61,7 +62,7 @@ struct Walk {
 uint64_t read_entry(GuestMemory &memory, uint64_t address, unsigned size) {
   uint64_t value = 0;
   if (const uint8_t *host = memory.host_pointer(address, false))
-    std::memcpy(&value, host, size);
+    load_ram(&value, host, size);
   else
     memory.read(address, &value, size);
   return value;
@@ -231,6 +232,7 @@ void cache_host_pointers(GuestMemory &memory, TlbEntry &entry) {
   entry.host_read = segment->host + (entry.physical_page - segment->base);
   if (segment->kind == GuestMemory::Kind::Ram) {
     entry.host_write = entry.host_read;
+    entry.tracking_epoch = memory.store_tracking_epoch();
     uint8_t flags = memory.page_flags(entry.physical_page);
     entry.store_untracked =
         (flags & (GuestMemory::PAGE_DIRTY | GuestMemory::PAGE_HAS_CODE)) ==
@@ -292,7 +294,7 @@ TlbEntry *fill_tlb(Cpu &cpu, uint64_t linear, Access access,
 void copy_from_page(Cpu &cpu, const TlbEntry &entry, uint64_t offset,
                     void *data, unsigned size) {
   if (entry.host_read)
-    std::memcpy(data, entry.host_read + offset, size);
+    load_ram(data, entry.host_read + offset, size);
   else
     cpu.env.memory->read(entry.physical_page + offset, data, size);
 }
@@ -305,12 +307,15 @@ void copy_to_page(Cpu &cpu, TlbEntry &entry, uint64_t offset, const void *data,
     memory.write(physical, data, size);
     return;
   }
-  std::memcpy(entry.host_write + offset, data, size);
-  if (entry.store_untracked)
+  store_ram(entry.host_write + offset, data, size);
+  const uint64_t epoch = memory.store_tracking_epoch();
+  if (entry.skips_store_tracking(epoch))
     return;
   memory.note_store(physical, size);
-  if (!(memory.page_flags(physical) & GuestMemory::PAGE_HAS_CODE))
+  if (!(memory.page_flags(physical) & GuestMemory::PAGE_HAS_CODE)) {
     entry.store_untracked = true;
+    entry.tracking_epoch = epoch;
+  }
 }
 
 bool alignment_fault(const CpuState &s, uint64_t linear, unsigned size) {
@@ -497,8 +502,9 @@ bool Cpu::probe_linear(uint64_t linear, uint64_t &phys) {
 }
 
 bool Cpu::locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
-                         uint64_t &offset) {
+                         uint64_t &offset, uint64_t &tracked) {
   host = nullptr;
+  tracked = kUntrackedStore;
   offset = effective_address(insn);
   uint64_t linear = 0;
   if (!segment_linear(*this, insn.seg, offset, size, Access::Write, linear))
@@ -521,9 +527,46 @@ bool Cpu::locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
     return false;
   if (entry->host_write) {
     host = entry->host_write + page_offset;
-    if (!entry->store_untracked)
-      env.memory->note_store(entry->physical_page + page_offset, size);
+    if (!entry->skips_store_tracking(env.memory->store_tracking_epoch()))
+      tracked = entry->physical_page + page_offset;
   }
+  return true;
+}
+
+void Cpu::note_rmw_store(uint64_t physical, unsigned size) {
+  env.memory->note_store(physical, size);
+}
+
+bool Cpu::compare_exchange_16(const Instruction &insn, uint64_t value[2],
+                              const uint64_t desired[2], bool &equal) {
+  uint8_t *host = nullptr;
+  uint64_t offset = 0;
+  uint64_t tracked = kUntrackedStore;
+  if (!locate_for_rmw(insn, 16, host, offset, tracked))
+    return false;
+  if (!host) {
+    // Not RAM: no other vCPU can share the operand atomically anyway.
+    uint64_t current[2];
+    if (!read(insn.seg, offset, current, 16))
+      return false;
+    equal = current[0] == value[0] && current[1] == value[1];
+    const uint64_t *stored = equal ? desired : current;
+    if (!write(insn.seg, offset, stored, 16))
+      return false;
+    value[0] = current[0];
+    value[1] = current[1];
+    return true;
+  }
+  // The locked cycle writes the operand back even on a mismatch, as the
+  // instruction does.
+  asm volatile("lock cmpxchg16b %[memory]"
+               : "=@ccz"(equal),
+                 [memory] "+m"(*reinterpret_cast<unsigned __int128 *>(host)),
+                 "+a"(value[0]), "+d"(value[1])
+               : "b"(desired[0]), "c"(desired[1])
+               : "memory");
+  if (tracked != kUntrackedStore)
+    note_rmw_store(tracked, 16);
   return true;
 }
 

@@ -39,9 +39,15 @@ struct TlbEntry {
   // 0x1fffff and up for large pages cached as 4 KiB fragments).
   uint32_t mapping_mask = 0xfff;
   // The page was already dirty and held no decoded code when cached, so a
-  // store needs no GuestMemory::note_store. Whoever clears dirty bits (a
-  // dirty-log sync) must flush the TLBs afterwards.
+  // store needs no GuestMemory::note_store, as long as the memory's
+  // store_tracking_epoch() is still tracking_epoch (read before the page
+  // flags were).
   bool store_untracked = false;
+  uint64_t tracking_epoch = 0;
+
+  bool skips_store_tracking(uint64_t current_epoch) const {
+    return store_untracked && tracking_epoch == current_epoch;
+  }
 };
 
 class Tlb {
@@ -85,13 +91,6 @@ public:
           ((other.linear_page ^ linear) & ~uint64_t{other.mapping_mask}) == 0)
         other = TlbEntry{};
   }
-  // A page just got decoded code: its stores must reach note_store again.
-  void track_stores_to(uint64_t physical_page) {
-    for (TlbEntry &entry : entries_)
-      if (entry.physical_page == physical_page)
-        entry.store_untracked = false;
-  }
-
   // PAE paging keeps the four PDPTEs loaded at the last CR3 write (or at
   // the CR0/CR4 write that enabled PAE paging).
   uint64_t pdpte[4] = {};

@@ -20,6 +20,7 @@
 #include "devices/ide_controller.h"
 #include "devices/ioapic.h"
 #include "devices/local_apic.h"
+#include "devices/local_apic_page.h"
 #include "devices/pci_bus.h"
 #include "devices/pic.h"
 #include "devices/piix3.h"
@@ -213,8 +214,6 @@ void Machine::create_kvm_engine() {
 // The software CPU's interrupt fabric: the PIC on the bootstrap processor's
 // LINT0, the IOAPIC, and one local APIC per vCPU on an APIC bus.
 void Machine::create_soft_engine() {
-  if (options_.cpus > 1)
-    not_supported("-smp " + std::to_string(options_.cpus) + " with -accel tcg");
   map_pic();
   apic_bus_ = std::make_unique<ApicBus>();
   ioapic_ = std::make_unique<Ioapic>(
@@ -238,8 +237,13 @@ void Machine::create_soft_engine() {
         i == 0 ? pic_.get() : nullptr));
     config.vcpus.push_back({local_apics_[i].get(), local_apics_[i].get()});
   }
-  // One xAPIC page: with a single vCPU it is the bootstrap processor's.
-  mmio_.map(kLocalApicBase, 0x1000, local_apics_[0].get());
+  // One xAPIC page, through which each vCPU reaches its own local APIC.
+  std::vector<LocalApic *> apics;
+  for (auto &apic : local_apics_)
+    apics.push_back(apic.get());
+  apic_page_ = std::make_unique<LocalApicPage>(
+      std::move(apics), [] { return SoftEngine::current_vcpu(); });
+  mmio_.map(kLocalApicBase, LocalApic::kMmioSize, apic_page_.get());
 
   auto engine = std::make_unique<SoftEngine>(config);
   soft_engine_ = engine.get();

@@ -33,6 +33,7 @@ class IdeController;
 class ApicBus;
 class Ioapic;
 class LocalApic;
+class LocalApicPage;
 class RtcCmos;
 class Vga;
 
@@ -96,6 +97,7 @@ private:
   std::unique_ptr<ApicBus> apic_bus_;
   std::unique_ptr<Ioapic> ioapic_;
   std::vector<std::unique_ptr<LocalApic>> local_apics_;
+  std::unique_ptr<LocalApicPage> apic_page_;
   std::unique_ptr<I8042> keyboard_;
   std::unique_ptr<PciBus> pci_;
   std::unique_ptr<I440fx> host_bridge_;

@@ -13,6 +13,9 @@ namespace sable {
 
 namespace {
 constexpr uint64_t kPageShift = 12;
+// Page flags always cover the 32-bit address space, so device RAM mapped
+// there while vCPUs run (a BAR) never reallocates them under their feet.
+constexpr uint64_t k4GiB = uint64_t{1} << 32;
 
 uint8_t *map_anonymous(uint64_t size, const std::string &name) {
   void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
@@ -24,7 +27,11 @@ uint8_t *map_anonymous(uint64_t size, const std::string &name) {
 }
 } // namespace
 
-GuestMemory::GuestMemory(MmioBus &mmio) : mmio_(mmio) {}
+GuestMemory::GuestMemory(MmioBus &mmio) : mmio_(mmio) {
+  views_.push_back(std::make_unique<std::vector<Segment>>());
+  flat_.store(views_.back().get(), std::memory_order_release);
+  grow_page_flags(k4GiB);
+}
 
 GuestMemory::~GuestMemory() {
   for (Region &r : regions_)
@@ -131,17 +138,19 @@ void GuestMemory::rebuild() {
     });
     flat = std::move(next);
   }
-  flat_ = std::move(flat);
-  ++generation_;
+  views_.push_back(std::make_unique<std::vector<Segment>>(std::move(flat)));
+  flat_.store(views_.back().get(), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   for (auto &listener : listeners_)
     listener();
 }
 
 const GuestMemory::Segment *GuestMemory::find(uint64_t gpa) const {
+  const std::vector<Segment> &flat = segments();
   auto at =
-      std::upper_bound(flat_.begin(), flat_.end(), gpa,
+      std::upper_bound(flat.begin(), flat.end(), gpa,
                        [](uint64_t a, const Segment &s) { return a < s.base; });
-  if (at == flat_.begin())
+  if (at == flat.begin())
     return nullptr;
   --at;
   return gpa - at->base < at->length ? &*at : nullptr;
@@ -192,8 +201,8 @@ void GuestMemory::write(uint64_t gpa, const void *data, size_t size) {
     const Segment *s = find(gpa);
     size_t chunk = s ? std::min<uint64_t>(size, s->base + s->length - gpa) : 1;
     if (s && s->kind == Kind::Ram) {
-      note_store(gpa, chunk);
       std::memcpy(s->host + (gpa - s->base), in, chunk);
+      note_store(gpa, chunk);
     } else if (s && s->kind == Kind::Mmio) {
       for (size_t done = 0; done < chunk;) {
         unsigned step = chunk - done >= 8 && ((gpa + done) & 7) == 0   ? 8
@@ -223,13 +232,13 @@ uint8_t GuestMemory::page_flags(uint64_t gpa) const {
 void GuestMemory::set_page_flags(uint64_t gpa, uint8_t flags) {
   uint64_t page = gpa >> kPageShift;
   if (page < flag_pages_)
-    flags_[page].fetch_or(flags, std::memory_order_relaxed);
+    flags_[page].fetch_or(flags, std::memory_order_acq_rel);
 }
 
 void GuestMemory::clear_page_flags(uint64_t gpa, uint8_t flags) {
   uint64_t page = gpa >> kPageShift;
   if (page < flag_pages_)
-    flags_[page].fetch_and(uint8_t(~flags), std::memory_order_relaxed);
+    flags_[page].fetch_and(uint8_t(~flags), std::memory_order_acq_rel);
 }
 
 void GuestMemory::mark_dirty(uint64_t gpa, size_t size) {
@@ -237,25 +246,56 @@ void GuestMemory::mark_dirty(uint64_t gpa, size_t size) {
     return;
   for (uint64_t page = gpa >> kPageShift;
        page <= (gpa + size - 1) >> kPageShift && page < flag_pages_; ++page)
-    flags_[page].fetch_or(PAGE_DIRTY, std::memory_order_relaxed);
+    flags_[page].fetch_or(PAGE_DIRTY, std::memory_order_acq_rel);
 }
 
 bool GuestMemory::test_and_clear_dirty(uint64_t gpa) {
   uint64_t page = gpa >> kPageShift;
   if (page >= flag_pages_)
     return false;
-  return flags_[page].fetch_and(uint8_t(~PAGE_DIRTY)) & PAGE_DIRTY;
+  if (!(flags_[page].fetch_and(uint8_t(~PAGE_DIRTY)) & PAGE_DIRTY))
+    return false;
+  // Stores to the page must set the bit again.
+  tracking_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  return true;
 }
 
+GuestMemory::HandlerId
+GuestMemory::add_code_write_handler(std::function<void(uint64_t)> handler) {
+  code_write_handlers_.emplace_back(next_handler_id_, std::move(handler));
+  return next_handler_id_++;
+}
+
+void GuestMemory::remove_code_write_handler(HandlerId id) {
+  std::erase_if(code_write_handlers_,
+                [id](const auto &entry) { return entry.first == id; });
+}
+
+// The flag RMWs are acquire-release: a store noted before a decoder marks
+// the page is visible to that decoder, and one noted after sees the mark.
+// Every store that sees PAGE_HAS_CODE runs the handlers itself, after its
+// bytes are in memory, so no store slips between a clear and a re-mark.
 void GuestMemory::note_store(uint64_t gpa, size_t size) {
   if (size == 0)
     return;
   for (uint64_t page = gpa >> kPageShift;
        page <= (gpa + size - 1) >> kPageShift && page < flag_pages_; ++page) {
-    uint8_t old = flags_[page].fetch_or(PAGE_DIRTY, std::memory_order_relaxed);
-    if ((old & PAGE_HAS_CODE) && code_write_handler_)
-      code_write_handler_(page << kPageShift);
+    uint8_t old = flags_[page].fetch_or(PAGE_DIRTY, std::memory_order_acq_rel);
+    if (!(old & PAGE_HAS_CODE))
+      continue;
+    flags_[page].fetch_and(uint8_t(~PAGE_HAS_CODE), std::memory_order_acq_rel);
+    for (const auto &[id, handler] : code_write_handlers_)
+      handler(page << kPageShift);
   }
+}
+
+void GuestMemory::mark_code_page(uint64_t gpa) {
+  uint64_t page = gpa >> kPageShift;
+  if (page >= flag_pages_)
+    return;
+  uint8_t old = flags_[page].fetch_or(PAGE_HAS_CODE, std::memory_order_acq_rel);
+  if (!(old & PAGE_HAS_CODE))
+    tracking_epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 } // namespace sable

@@ -133,18 +133,14 @@ bool cmpxchg8b(Cpu &cpu, const Instruction &insn) {
         }))
       return false;
   } else {
-    const uint64_t address = cpu.effective_address(insn);
-    if (address & 15)
+    if (cpu.effective_address(insn) & 15)
       return cpu.fault(EXC_GP, 0);
-    uint64_t value[2];
-    if (!cpu.read(insn.seg, address, value, 16))
+    uint64_t value[2] = {expected_low, expected_high};
+    const uint64_t desired[2] = {new_low, new_high};
+    if (!cpu.compare_exchange_16(insn, value, desired, equal))
       return false;
     low = value[0];
     high = value[1];
-    equal = low == expected_low && high == expected_high;
-    const uint64_t stored[2] = {equal ? new_low : low, equal ? new_high : high};
-    if (!cpu.write(insn.seg, address, stored, 16))
-      return false;
   }
   update_arith_flags(cpu.state, ZF, flag_if(equal, ZF));
   if (!equal) {

@@ -5,6 +5,7 @@
 // the instructions this CPU does not offer (#UD). Intel SDM vol. 2 and 3
 // are the spec.
 
+#include <atomic>
 #include <sys/random.h>
 
 #include "cpu/cpu.h"
@@ -474,9 +475,16 @@ bool op_rdpmc(Cpu &cpu, const Instruction &) {
 
 // ---- execution control, caches and TLB
 
-// PREFETCHh and the fences: an interpreter performs every access in
-// program order and caches nothing.
+// PREFETCHh: an interpreter caches nothing.
 bool op_no_effect(Cpu &, const Instruction &) {
+  return true;
+}
+
+// LFENCE, SFENCE, MFENCE: guest loads and stores are acquire loads and
+// release stores, so only MFENCE's store-load ordering needs the host's
+// full fence; one handler serves all three.
+bool op_fence(Cpu &, const Instruction &) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   return true;
 }
 
@@ -707,7 +715,7 @@ void register_system_ops(HandlerTable &table) {
   table.set(Op::WRFSBASE, op_wrfsbase);
   table.set(Op::CLFLUSH, op_clflush);
   table.set(Op::PREFETCH, op_no_effect);
-  table.set(Op::FENCE, op_no_effect);
+  table.set(Op::FENCE, op_fence);
   table.set(Op::RDRAND, op_rdrand);
   table.set(Op::RDSEED, op_rdseed);
   table.set(Op::XGETBV, op_xgetbv);

@@ -304,18 +304,20 @@ TEST_CASE("stores mark pages dirty and hit the code-write path") {
   m.memory.test_and_clear_dirty(0x500000);
   REQUIRE(m.cpu->write(DS, 0x400000, &value, 4));
   CHECK(m.memory.test_and_clear_dirty(0x500000));
-  // The TLB remembers the page was dirty: clearing dirty bits requires a
-  // TLB flush before stores are tracked again.
-  m.cpu->flush_tlb(true);
+  // The TLB entry that skips tracking for the dirty page stops doing so
+  // once the dirty bit is cleared, without a TLB flush.
+  REQUIRE(m.cpu->write(DS, 0x400004, &value, 4));
+  CHECK(m.memory.test_and_clear_dirty(0x500000));
   REQUIRE(m.cpu->write(DS, 0x400004, &value, 4));
   CHECK(m.memory.test_and_clear_dirty(0x500000));
 
   // A page holding decoded code: the store reaches the code-write handler
-  // even through a TLB entry cached before the page got code.
+  // even through a TLB entry cached before the page got code (on this or
+  // any other vCPU).
+  REQUIRE(m.cpu->write(DS, 0x400004, &value, 4));
   uint64_t hit = 0;
-  m.memory.set_code_write_handler([&](uint64_t gpa) { hit = gpa; });
-  m.memory.set_page_flags(0x500000, GuestMemory::PAGE_HAS_CODE);
-  m.cpu->tlb.track_stores_to(0x500000);
+  m.memory.add_code_write_handler([&](uint64_t gpa) { hit = gpa; });
+  m.memory.mark_code_page(0x500000);
   REQUIRE(m.cpu->write(DS, 0x400008, &value, 4));
   CHECK(hit == 0x500000);
 }

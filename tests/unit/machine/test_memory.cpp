@@ -145,7 +145,7 @@ TEST_CASE("stores set dirty bits and report writes to code pages") {
   Fixture f;
   f.memory.add_ram("ram", 0, 0x100000);
   std::vector<uint64_t> code_writes;
-  f.memory.set_code_write_handler(
+  f.memory.add_code_write_handler(
       [&](uint64_t gpa) { code_writes.push_back(gpa); });
   CHECK_FALSE(f.memory.test_and_clear_dirty(0x3000));
   uint8_t byte = 1;
@@ -153,10 +153,51 @@ TEST_CASE("stores set dirty bits and report writes to code pages") {
   CHECK(f.memory.test_and_clear_dirty(0x3000));
   CHECK_FALSE(f.memory.test_and_clear_dirty(0x3000));
   CHECK(code_writes.empty());
-  f.memory.set_page_flags(0x5000, GuestMemory::PAGE_HAS_CODE);
+  f.memory.mark_code_page(0x5000);
   f.memory.write(0x5ffe, &byte, 1);
   REQUIRE(code_writes.size() == 1);
   CHECK(code_writes[0] == 0x5000);
+  // The store took the code away: the next one costs no invalidation.
+  CHECK_FALSE(f.memory.page_flags(0x5000) & GuestMemory::PAGE_HAS_CODE);
+  f.memory.write(0x5ffe, &byte, 1);
+  CHECK(code_writes.size() == 1);
+}
+
+TEST_CASE("every code-write handler sees a store to a code page") {
+  Fixture f;
+  f.memory.add_ram("ram", 0, 0x100000);
+  unsigned first = 0, second = 0;
+  f.memory.add_code_write_handler([&](uint64_t) { ++first; });
+  GuestMemory::HandlerId id =
+      f.memory.add_code_write_handler([&](uint64_t) { ++second; });
+  uint8_t byte = 1;
+  f.memory.mark_code_page(0x7000);
+  f.memory.write(0x7000, &byte, 1);
+  CHECK(first == 1);
+  CHECK(second == 1);
+  f.memory.remove_code_write_handler(id);
+  f.memory.mark_code_page(0x7000);
+  f.memory.write(0x7000, &byte, 1);
+  CHECK(first == 2);
+  CHECK(second == 1);
+}
+
+TEST_CASE("the store-tracking epoch moves when a page gets code or loses its "
+          "dirty bit") {
+  Fixture f;
+  f.memory.add_ram("ram", 0, 0x100000);
+  uint64_t epoch = f.memory.store_tracking_epoch();
+  f.memory.mark_code_page(0x3000);
+  CHECK(f.memory.store_tracking_epoch() == epoch + 1);
+  // Already code: nothing to revoke.
+  f.memory.mark_code_page(0x3000);
+  CHECK(f.memory.store_tracking_epoch() == epoch + 1);
+  uint8_t byte = 1;
+  f.memory.write(0x4000, &byte, 1);
+  CHECK(f.memory.test_and_clear_dirty(0x4000));
+  CHECK(f.memory.store_tracking_epoch() == epoch + 2);
+  CHECK_FALSE(f.memory.test_and_clear_dirty(0x4000));
+  CHECK(f.memory.store_tracking_epoch() == epoch + 2);
 }
 
 TEST_CASE("layout listeners run on every change") {
