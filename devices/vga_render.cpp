@@ -109,7 +109,8 @@ void VgaRenderer::update(uint64_t now_ns) {
 void VgaRenderer::draw_blank() {
   if (surface_.width() == 0)
     resize(kDefaultWidth, kDefaultHeight);
-  std::fill(line_.begin(), line_.end(), 0);
+  // The surface may have been sized by its consumer before the first frame.
+  line_.assign(surface_.width(), 0);
   for (unsigned y = 0; y < surface_.height(); ++y)
     surface_.update_span(y, 0, line_.data(), surface_.width());
   last_layout_ = Layout{};
