@@ -121,6 +121,8 @@ rfbClient *connect(const std::string &host, int port) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // Progress shows up in a test log even when a timeout kills the client.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   int timeout_s = 60;
   unsigned client_count = 1;
   bool expect_refused = false;
