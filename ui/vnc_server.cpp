@@ -111,12 +111,13 @@ void VncServer::refresh() {
     renderer_.update(clock_.now_ns());
     publish_surface();
   }
-  // Serves every pending message rather than one per client per tick, so
-  // typed text arrives at network speed.
+  // Reads every waiting message, not one per client per tick, so typed
+  // text arrives at network speed; then sends the updates clients asked for.
   constexpr unsigned kMaxRounds = 256;
   for (unsigned round = 0; round < kMaxRounds; ++round)
-    if (!rfbProcessEvents(screen_, 0))
+    if (rfbCheckFds(screen_, 0) <= 0)
       break;
+  rfbProcessEvents(screen_, 0);
   refresh_timer_.arm_after(1000000000ull / kRefreshHz);
 }
 
