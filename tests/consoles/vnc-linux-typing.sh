@@ -16,7 +16,7 @@ trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 pid=$!
 # The Linux boot takes minutes of CPU on the software engine.
 if ! timeout 900 "$vnc_check" --timeout 840 "$vga_bios" 127.0.0.1:$port \
-  "expect:to power off" 'type:echo sable-$((6*7))-ok' enter \
+  "expect:to power off" "expect:/ #" 'type:echo sable-$((6*7))-ok' enter \
   "expect:sable-42-ok"; then
   echo "FAIL: typing over VNC did not reach the shell on tty0; sable said:"
   cat "$work/out"; exit 1
