@@ -154,9 +154,10 @@ int main(int argc, char **argv) {
   size_t colon = address.rfind(':');
   std::string host = address.substr(0, colon);
   int port = std::atoi(address.c_str() + colon + 1);
+  // libvncclient's own messages (also each refused attempt while the
+  // server starts) stay quiet; this program says what failed.
   rfbClientLog = quiet;
-  if (expect_refused)
-    rfbClientErr = quiet;
+  rfbClientErr = quiet;
 
   // The server may still be starting: retry the first connection.
   std::vector<rfbClient *> clients;
