@@ -144,6 +144,10 @@ uint8_t I8042::read_data() {
   uint8_t value = output_;
   if (output_full_) {
     output_full_ = false;
+    // The IRQ lines follow the buffer: they drop with this read and rise
+    // again for the next byte, an edge for each byte as the guest's
+    // edge-triggered handler expects.
+    update_irqs();
     fill_output();
   }
   return value;

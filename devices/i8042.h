@@ -40,6 +40,12 @@ public:
   void key_event(uint16_t set1_code, bool pressed);
   void mouse_event(int dx, int dy, uint8_t buttons, int dz = 0);
   uint8_t keyboard_leds() const { return keyboard_.leds(); }
+  // Whether the keyboard's buffer takes a key event's longest sequence
+  // (Pause: 8 bytes) without dropping it.
+  bool keyboard_ready() const {
+    return keyboard_.room() >= kLongestKeySequence;
+  }
+  static constexpr size_t kLongestKeySequence = 8;
 
 private:
   class Window : public DeviceWindow {

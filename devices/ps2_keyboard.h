@@ -32,6 +32,8 @@ public:
   // Bit 0 Scroll Lock, bit 1 Num Lock, bit 2 Caps Lock.
   uint8_t leds() const { return leds_; }
   uint8_t scancode_set() const { return scancode_set_; }
+  // Free bytes in the output buffer, for a UI that paces fast typing.
+  size_t room() const { return output_.room(); }
 
   void save(StateWriter &out) const;
   void load(StateReader &in);

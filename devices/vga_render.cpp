@@ -109,7 +109,8 @@ void VgaRenderer::update(uint64_t now_ns) {
 void VgaRenderer::draw_blank() {
   if (surface_.width() == 0)
     resize(kDefaultWidth, kDefaultHeight);
-  std::fill(line_.begin(), line_.end(), 0);
+  // The surface may have been sized by its consumer before the first frame.
+  line_.assign(surface_.width(), 0);
   for (unsigned y = 0; y < surface_.height(); ++y)
     surface_.update_span(y, 0, line_.data(), surface_.width());
   last_layout_ = Layout{};
@@ -117,41 +118,77 @@ void VgaRenderer::draw_blank() {
 
 void VgaRenderer::draw_text(uint64_t now_ns) {
   Vga::TextScreen screen = vga_.text_screen();
-  unsigned char_height = (vga_.crtc(9) & 0x1f) + 1;
-  unsigned char_width = vga_.sequencer(1) & kSeqDots8 ? 8 : 9;
-  unsigned scale = vga_.sequencer(1) & kSeqHalfDotClock ? 2 : 1;
-  unsigned cell_width = char_width * scale;
+  TextLayout text;
+  text.columns = screen.columns;
+  text.rows = screen.rows;
+  text.char_height = (vga_.crtc(9) & 0x1f) + 1;
+  text.char_width = vga_.sequencer(1) & kSeqDots8 ? 8 : 9;
+  text.scale = vga_.sequencer(1) & kSeqHalfDotClock ? 2 : 1;
+  unsigned cell_width = text.char_width * text.scale;
   unsigned width = screen.columns * cell_width;
-  unsigned height = screen.rows * char_height;
+  unsigned height = screen.rows * text.char_height;
   if (!sane_size(width, height)) {
     draw_blank();
     return;
   }
+  bool was_text = last_layout_.mode == Mode::Text;
   resize(width, height);
   last_layout_ = Layout{};
   last_layout_.mode = Mode::Text;
 
   uint8_t map_select = vga_.sequencer(3);
-  uint32_t font_a =
-      font_base(((map_select >> 2) & 3) | ((map_select >> 3) & 4));
-  uint32_t font_b = font_base((map_select & 3) | ((map_select >> 2) & 4));
-  uint8_t attribute_mode = vga_.attribute(0x10);
-  bool blink_enabled = attribute_mode & kAttrBlink;
-  bool line_graphics = attribute_mode & kAttrLineGraphics;
-  bool blink_visible = (now_ns / kCharacterBlinkNs) % 2 == 0;
-  bool cursor_visible =
-      (now_ns / kCursorBlinkNs) % 2 == 0 && !(vga_.crtc(0x0a) & kCursorDisable);
-  unsigned cursor_start = vga_.crtc(0x0a) & 0x1f;
-  unsigned cursor_end = vga_.crtc(0x0b) & 0x1f;
-  std::array<uint32_t, 16> colours;
+  text.font_a = font_base(((map_select >> 2) & 3) | ((map_select >> 3) & 4));
+  text.font_b = font_base((map_select & 3) | ((map_select >> 2) & 4));
+  text.attribute_mode = vga_.attribute(0x10);
+  bool blink_enabled = text.attribute_mode & kAttrBlink;
+  bool line_graphics = text.attribute_mode & kAttrLineGraphics;
+  text.blink_visible = blink_enabled && (now_ns / kCharacterBlinkNs) % 2 == 0;
   for (unsigned i = 0; i < 16; ++i)
-    colours[i] = attribute_colour(uint8_t(i));
+    text.colours[i] = attribute_colour(uint8_t(i));
   const uint8_t *vram = vga_.vram();
+  // The font lines on screen, both fonts, as one comparable copy.
+  text.glyphs.reserve(2 * 256 * text.char_height);
+  for (uint32_t font : {text.font_a, text.font_b})
+    for (unsigned character = 0; character < 256; ++character)
+      for (unsigned line = 0; line < text.char_height; ++line)
+        text.glyphs.push_back(
+            vram[size_t((font + character * kGlyphStride + line) & 0xffff) * 4 +
+                 2]);
+
+  TextCursor cursor;
+  cursor.visible = (now_ns / kCursorBlinkNs) % 2 == 0 &&
+                   !(vga_.crtc(0x0a) & kCursorDisable) &&
+                   screen.cursor_row >= 0;
+  cursor.row = screen.cursor_row;
+  cursor.column = screen.cursor_column;
+  cursor.start = vga_.crtc(0x0a) & 0x1f;
+  cursor.end = vga_.crtc(0x0b) & 0x1f;
+
+  // Only text rows whose cells, or whose cursor, changed are drawn again
+  // while everything else they depend on stays the same.
+  bool reuse = was_text && text == last_text_ &&
+               last_cells_.size() == screen.cells.size();
+  std::vector<bool> dirty(screen.rows, !reuse);
+  if (reuse) {
+    for (unsigned row = 0; row < screen.rows; ++row) {
+      size_t first = size_t(row) * screen.columns;
+      dirty[row] =
+          !std::equal(screen.cells.begin() + long(first),
+                      screen.cells.begin() + long(first) + screen.columns,
+                      last_cells_.begin() + long(first));
+    }
+    if (!(cursor == last_cursor_))
+      for (int row : {cursor.row, last_cursor_.row})
+        if (row >= 0 && unsigned(row) < screen.rows)
+          dirty[unsigned(row)] = true;
+  }
 
   for (unsigned y = 0; y < height; ++y) {
-    unsigned row = y / char_height, glyph_line = y % char_height;
-    bool cursor_line = cursor_visible && int(row) == screen.cursor_row &&
-                       glyph_line >= cursor_start && glyph_line <= cursor_end;
+    unsigned row = y / text.char_height, glyph_line = y % text.char_height;
+    if (!dirty[row])
+      continue;
+    bool cursor_line = cursor.visible && int(row) == cursor.row &&
+                       glyph_line >= cursor.start && glyph_line <= cursor.end;
     uint32_t *out = line_.data();
     for (unsigned column = 0; column < screen.columns; ++column) {
       uint16_t cell = screen.cells[size_t(row) * screen.columns + column];
@@ -159,30 +196,32 @@ void VgaRenderer::draw_text(uint64_t now_ns) {
       unsigned foreground = attribute & 0x0f, background = attribute >> 4;
       if (blink_enabled) {
         background &= 7;
-        if ((attribute & 0x80) && !blink_visible)
+        if ((attribute & 0x80) && !text.blink_visible)
           foreground = background;
       }
-      uint32_t font = attribute & 0x08 ? font_a : font_b;
-      uint32_t glyph_address =
-          (font + character * kGlyphStride + glyph_line) & 0xffff;
-      unsigned glyph = vram[size_t(glyph_address) * 4 + 2];
+      unsigned font = attribute & 0x08 ? 0 : 1;
+      unsigned glyph =
+          text.glyphs[(font * 256 + character) * text.char_height + glyph_line];
       // The ninth dot repeats the eighth for the box-drawing characters.
       bool ninth = line_graphics && character >= 0xc0 && character <= 0xdf &&
                    (glyph & 1);
-      if (cursor_line && int(column) == screen.cursor_column) {
+      if (cursor_line && int(column) == cursor.column) {
         glyph = 0xff;
         ninth = true;
       }
       glyph = glyph << 1 | (ninth ? 1 : 0);
-      for (unsigned dot = 0; dot < char_width; ++dot) {
+      for (unsigned dot = 0; dot < text.char_width; ++dot) {
         bool on = (glyph >> (8 - dot)) & 1;
-        uint32_t colour = colours[on ? foreground : background];
-        for (unsigned s = 0; s < scale; ++s)
+        uint32_t colour = text.colours[on ? foreground : background];
+        for (unsigned s = 0; s < text.scale; ++s)
           *out++ = colour;
       }
     }
     surface_.update_span(y, 0, line_.data(), width);
   }
+  last_text_ = std::move(text);
+  last_cells_ = std::move(screen.cells);
+  last_cursor_ = cursor;
 }
 
 VgaRenderer::Layout VgaRenderer::graphics_layout() const {

@@ -10,11 +10,14 @@
 // Each update renders the frame row by row and copies into the surface only
 // rows that differ, so the surface's damage is exactly what changed. In
 // graphics modes a row whose source bytes and palette are unchanged since
-// the last update is not converted at all.
+// the last update is not converted at all; in text modes neither is a text
+// row whose cells and cursor are unchanged while the font, palette and
+// blink phase stay the same.
 //
 // The caller holds the machine lock across update() (it reads device state)
 // and reads the surface on the same thread.
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -65,6 +68,25 @@ private:
     uint64_t length = 0;
   };
 
+  // What a text row's pixels depend on besides its cells and the cursor.
+  struct TextLayout {
+    unsigned columns = 0, rows = 0;
+    unsigned char_height = 0, char_width = 0, scale = 0;
+    uint32_t font_a = 0, font_b = 0;
+    uint8_t attribute_mode = 0;
+    bool blink_visible = false; // false too while blink is disabled
+    std::array<uint32_t, 16> colours{};
+    // Lines 0 to char_height - 1 of the 256 glyphs of font A, then B.
+    std::vector<uint8_t> glyphs;
+    bool operator==(const TextLayout &) const = default;
+  };
+  struct TextCursor {
+    bool visible = false;
+    int row = -1, column = -1;
+    unsigned start = 0, end = 0;
+    bool operator==(const TextCursor &) const = default;
+  };
+
   Layout graphics_layout() const;
   uint64_t plane_address(const Layout &layout, unsigned y, unsigned step) const;
   Span row_source(const Layout &layout, unsigned y) const;
@@ -83,6 +105,9 @@ private:
   std::vector<uint32_t> line_;
   Layout last_layout_;
   std::vector<std::vector<uint8_t>> row_sources_;
+  TextLayout last_text_;
+  std::vector<uint16_t> last_cells_;
+  TextCursor last_cursor_;
 };
 
 } // namespace sable

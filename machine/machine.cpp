@@ -1,6 +1,8 @@
 #include "machine/machine.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 
 #include "accel/engine.h"
@@ -39,8 +41,10 @@
 #include "machine/log.h"
 #include "machine/mp_table.h"
 #include "ui/file_backend.h"
+#include "ui/sdl_console.h"
 #include "ui/stdio_backend.h"
 #include "ui/tcp_backend.h"
+#include "ui/vnc_server.h"
 
 namespace sable {
 
@@ -60,6 +64,7 @@ constexpr uint32_t kDirectBootRsdp = 0xf0000;
 // The MP tables, for a kernel booted with acpi=off, after the RSDP.
 constexpr uint32_t kDirectBootMpPointer = 0xf0040;
 constexpr uint32_t kDirectBootMpTable = 0xf0100;
+constexpr const char *kVncPasswordVariable = "SABLE_VNC_PASSWORD";
 
 [[noreturn]] void not_supported(const std::string &what) {
   throw std::runtime_error(what + ": not supported yet");
@@ -78,6 +83,7 @@ Machine::Machine(const Options &options) : options_(options) {
   create_serial_ports();
   create_pci();
   create_firmware_config();
+  create_display();
 }
 
 Machine::~Machine() {
@@ -91,10 +97,6 @@ void Machine::check_supported() const {
   for (const DriveOptions &drive : options_.drives)
     if (drive.interface != "ide")
       not_supported("-drive if=" + drive.interface);
-  if (options_.display.kind == DisplayOptions::Kind::Sdl)
-    not_supported("-display sdl");
-  if (options_.display.kind == DisplayOptions::Kind::Vnc)
-    not_supported("-vnc");
   if (!options_.gdb.empty() || options_.start_paused)
     not_supported("-gdb/-s/-S (the gdbstub)");
 }
@@ -462,6 +464,48 @@ void Machine::create_firmware_config() {
     // for -nographic.
     fw_cfg.add_file("etc/sercon-port", {0xf8, 0x03});
   }
+}
+
+void Machine::create_display() {
+  GuestConsoleLinks links{lock_, *vga_, *keyboard_,
+                          [this] { power_management_->power_button(); },
+                          [this] { request_exit(0); }};
+  switch (options_.display.kind) {
+  case DisplayOptions::Kind::None:
+    break;
+  case DisplayOptions::Kind::Sdl:
+    sdl_console_ = std::make_unique<SdlConsole>(links, clock_);
+    break;
+  case DisplayOptions::Kind::Vnc: {
+    VncConfig config;
+    config.host = options_.display.vnc_host;
+    config.display = options_.display.vnc_display;
+    if (options_.display.vnc_password)
+      config.password = vnc_password();
+    vnc_server_ = std::make_unique<VncServer>(links, clock_, config);
+    break;
+  }
+  }
+}
+
+// The first line of password-file=, else $SABLE_VNC_PASSWORD: a secret
+// never stands on the command line, where `ps` shows it.
+std::string Machine::vnc_password() const {
+  std::string password;
+  const std::string &file = options_.display.vnc_password_file;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in || !std::getline(in, password))
+      throw std::runtime_error("-vnc password-file=" + file +
+                               ": cannot read a password from it");
+  } else if (const char *value = std::getenv(kVncPasswordVariable)) {
+    password = value;
+  }
+  if (password.empty())
+    throw std::runtime_error(
+        std::string("-vnc password=on: no password (set ") +
+        kVncPasswordVariable + " or use password-file=FILE)");
+  return password;
 }
 
 // -kernel with -bios: the firmware loads the kernel from fw_cfg through

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "cpu/state.h"
@@ -36,6 +37,8 @@ class LocalApic;
 class LocalApicPage;
 class RtcCmos;
 class Vga;
+class SdlConsole;
+class VncServer;
 
 class Machine {
 public:
@@ -68,6 +71,8 @@ private:
   void create_storage();
   void set_cmos_boot_order(RtcCmos &rtc) const;
   void create_firmware_config();
+  void create_display();
+  std::string vnc_password() const;
   // Loads -kernel (multiboot or Linux) into memory, or maps the firmware;
   // returns the boot vCPU's state for a direct kernel boot.
   std::optional<cpu::CpuState> load_boot_image();
@@ -105,6 +110,9 @@ private:
   std::unique_ptr<AcpiPm> power_management_;
   std::unique_ptr<IdeController> ide_;
   std::unique_ptr<Vga> vga_;
+  // After the VGA: a console shows it and goes first.
+  std::unique_ptr<SdlConsole> sdl_console_;
+  std::unique_ptr<VncServer> vnc_server_;
 
   std::unique_ptr<Engine> engine_;
   SoftEngine *soft_engine_ = nullptr;

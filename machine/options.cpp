@@ -196,16 +196,41 @@ SerialOptions parse_serial(const std::string &option, const std::string &text) {
   return serial;
 }
 
+// "[HOST]:N[,password=on|off][,password-file=PATH]"
+void parse_vnc(DisplayOptions &display, const std::string &option,
+               const std::string &text) {
+  display.kind = DisplayOptions::Kind::Vnc;
+  display.vnc = text;
+  PropertyList list = parse_properties(text, true);
+  size_t colon = list.head.rfind(':');
+  if (colon == std::string::npos)
+    fail(option, "'" + list.head + "' is not HOST:N or :N");
+  display.vnc_host = list.head.substr(0, colon);
+  display.vnc_display = static_cast<unsigned>(
+      parse_number(option, list.head.substr(colon + 1), 65535 - 5900));
+  for (const auto &[key, value] : list.properties) {
+    if (key == "password") {
+      display.vnc_password = parse_bool(option, key, value);
+    } else if (key == "password-file") {
+      require_file(option, value);
+      display.vnc_password_file = value;
+      display.vnc_password = true;
+    } else {
+      fail(option, "unknown VNC property '" + key +
+                       "' (password=on, password-file=PATH)");
+    }
+  }
+}
+
 void parse_display(Options &options, const std::string &option,
                    const std::string &text) {
   if (text == "none")
     options.display.kind = DisplayOptions::Kind::None;
   else if (text == "sdl" || text.rfind("sdl,", 0) == 0)
     options.display.kind = DisplayOptions::Kind::Sdl;
-  else if (text.rfind("vnc=", 0) == 0) {
-    options.display.kind = DisplayOptions::Kind::Vnc;
-    options.display.vnc = text.substr(4);
-  } else
+  else if (text.rfind("vnc=", 0) == 0)
+    parse_vnc(options.display, option, text.substr(4));
+  else
     fail(option, "unknown display '" + text + "' (none, sdl, vnc=HOST:N)");
 }
 
@@ -483,7 +508,13 @@ Console and display:
                                tcp:HOST:PORT,server[,nowait]  (repeat for COM2..COM4)
   -nographic                   no display; serial on mon:stdio (Ctrl-A x quits, Ctrl-A h helps)
   -display none|sdl|vnc=HOST:N
-  -vnc HOST:N                  VNC server on port 5900+N
+                               sdl: a window (Ctrl-Alt-G releases the mouse,
+                               Ctrl-Alt-F fullscreen; closing it presses the
+                               ACPI power button, closing again quits)
+  -vnc [HOST]:N[,password=on][,password-file=FILE]
+                               VNC server on port 5900+N of HOST (default
+                               127.0.0.1); password=on takes the password from
+                               $SABLE_VNC_PASSWORD, password-file from FILE
 Debugging:
   -gdb tcp:[HOST]:PORT         GDB remote stub
   -s                           same as -gdb tcp::1234

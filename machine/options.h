@@ -40,7 +40,13 @@ struct SerialOptions {
 struct DisplayOptions {
   enum class Kind { None, Sdl, Vnc };
   Kind kind = Kind::None;
-  std::string vnc; // "HOST:N" or ":N" plus ",password=on"
+  std::string vnc;      // as given: "[HOST]:N[,password=on][,password-file=F]"
+  std::string vnc_host; // "" = 127.0.0.1
+  unsigned vnc_display = 0; // TCP port 5900 + N
+  // VNC authentication; the secret never comes from the command line: it
+  // is read from vnc_password_file, or else from $SABLE_VNC_PASSWORD.
+  bool vnc_password = false;
+  std::string vnc_password_file;
 };
 
 struct DebugExitOptions {

@@ -29,6 +29,15 @@ expect_error "-device: unknown device 'virtio-foo'" -device virtio-foo
 expect_error "-append: missing argument" -append
 expect_error "-kernel /bin/sh: neither a Linux bzImage nor a multiboot kernel" \
   -kernel /bin/sh -nographic
+expect_error "-vnc: '5' is not HOST:N or :N" -vnc 5
+expect_error "-vnc: 'foo' is not an IPv4 address" -vnc foo:1 -serial null
+SABLE_VNC_PASSWORD= expect_error \
+  "-vnc password=on: no password (set SABLE_VNC_PASSWORD" \
+  -vnc :1,password=on -serial null
+SABLE_VNC_PASSWORD=toolongpassword expect_error \
+  "-vnc: VNC passwords are at most 8 characters" -vnc :1,password=on -serial null
+DISPLAY= WAYLAND_DISPLAY= SDL_VIDEODRIVER=x11 expect_error "-display sdl:" \
+  -display sdl -serial null
 
 help=$("$sable" --help) || { echo "FAIL: --help exited non-zero"; failures=$((failures + 1)); }
 for option in -accel -m -smp -kernel -initrd -append -bios -drive -serial -display -vnc -gdb -no-reboot -nographic isa-debug-exit; do

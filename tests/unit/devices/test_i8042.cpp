@@ -288,3 +288,16 @@ TEST_CASE("i8042 state round-trips", "[i8042]") {
   CHECK(b.command_byte() == 0x43);
   CHECK(b.kbc.keyboard_leds() == 0);
 }
+
+TEST_CASE("i8042 raises IRQ1 again for each byte of a multi-byte answer",
+          "[i8042]") {
+  KbcFixture f;
+  f.send(0xF2); // GET ID: ACK, then two ID bytes
+  CHECK(f.sink.raises[1] == 1);
+  CHECK(f.data() == 0xFA);
+  CHECK(f.sink.raises[1] == 2);
+  CHECK(f.data() == 0xAB);
+  CHECK(f.sink.raises[1] == 3);
+  f.data();
+  CHECK_FALSE(f.sink.level[1]);
+}

@@ -732,3 +732,48 @@ TEST_CASE("vga font: code page 437 landmarks", "[vga]") {
   CHECK(kVgaFont8x16['H'][3] == 0xc6);
   CHECK(kVgaFont8x16['H'][6] == 0xfe);
 }
+
+TEST_CASE(
+    "vga: text updates redraw only changed cells, and all on a font change",
+    "[vga]") {
+  Rig rig;
+  rig.set_text_mode();
+  rig.load_font();
+  rig.dac(0x07, 0x2a, 0x2a, 0x2a);
+  rig.indexed(0x3d4, 0x0a, 0x20); // cursor off
+  rig.enable_display();
+  for (unsigned cell = 0; cell < 80 * 25; ++cell) {
+    uint16_t value = 0x0700 | 'A';
+    rig.memory.write(0xb8000 + 2 * cell, &value, 2);
+  }
+  rig.renderer->update(0);
+  rig.surface.clear_damage();
+  rig.renderer->update(0);
+  CHECK_FALSE(rig.surface.damaged());
+
+  uint16_t b = 0x0700 | 'B';
+  rig.memory.write(0xb8000 + 2 * (3 * 80 + 10), &b, 2);
+  rig.renderer->update(0);
+  std::vector<Surface::Rect> rects = rig.surface.damage_rects();
+  REQUIRE(rects.size() == 1);
+  CHECK(rects[0].y >= 3 * 16);
+  CHECK(rects[0].y + rects[0].height <= 4 * 16);
+  CHECK(rects[0].x >= 10 * 9);
+  CHECK(rects[0].x + rects[0].width <= 11 * 9);
+  rig.surface.clear_damage();
+
+  // A new glyph for 'A' in plane 2 changes every cell showing it.
+  rig.indexed(0x3c4, 0x02, 0x04);
+  rig.indexed(0x3c4, 0x04, 0x06);
+  rig.indexed(0x3ce, 0x05, 0x00);
+  rig.indexed(0x3ce, 0x06, 0x04);
+  rig.poke(0xa0000 + 'A' * 32 + 0, 0xff);
+  rig.indexed(0x3c4, 0x02, 0x03);
+  rig.indexed(0x3c4, 0x04, 0x02);
+  rig.indexed(0x3ce, 0x05, 0x10);
+  rig.indexed(0x3ce, 0x06, 0x0e);
+  rig.renderer->update(0);
+  CHECK(rig.surface.pixel(0, 24 * 16) == 0xaaaaaa);
+  CHECK(rig.surface.pixel(10 * 9, 3 * 16) == 0x000000); // the 'B' cell
+  CHECK(rig.surface.damage_rects().size() == 25);
+}

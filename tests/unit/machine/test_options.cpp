@@ -115,6 +115,29 @@ TEST_CASE("isa-debug-exit, gdb and display options") {
         "-device: iosize must be 1, 2 or 4");
 }
 
+TEST_CASE("VNC address and password options") {
+  Options o = parse({"-vnc", "127.0.0.1:7,password=on"});
+  CHECK(o.display.kind == DisplayOptions::Kind::Vnc);
+  CHECK(o.display.vnc_host == "127.0.0.1");
+  CHECK(o.display.vnc_display == 7);
+  CHECK(o.display.vnc_password);
+  CHECK(o.display.vnc_password_file.empty());
+  o = parse({"-display", "vnc=:0"});
+  CHECK(o.display.vnc_host.empty());
+  CHECK(o.display.vnc_display == 0);
+  CHECK_FALSE(o.display.vnc_password);
+  o = parse({"-vnc", ":1,password-file=/dev/null"});
+  CHECK(o.display.vnc_password);
+  CHECK(o.display.vnc_password_file == "/dev/null");
+  CHECK(error_of({"-vnc", "5"}) == "-vnc: '5' is not HOST:N or :N");
+  CHECK(error_of({"-vnc", ":1,password=secret"}) ==
+        "-vnc: 'password' takes on or off, not 'secret'");
+  CHECK(error_of({"-vnc", ":1,share=on"}).find("unknown VNC property") !=
+        std::string::npos);
+  CHECK(error_of({"-vnc", ":1,password-file=/nonexistent"})
+            .find("/nonexistent") != std::string::npos);
+}
+
 TEST_CASE("log items are checked") {
   Options o = parse({"-d", "int,guest_errors", "-D", "/tmp/log"});
   CHECK(o.log_mask != 0);
