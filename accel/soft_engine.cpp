@@ -47,6 +47,7 @@ SoftEngine::SoftEngine(const Config &config) : config_(config) {
     sync_apic_tsc(*vcpu->cpu);
     vcpus_.push_back(std::move(vcpu));
   }
+  held_.assign(vcpus_.size(), false);
 }
 
 SoftEngine::~SoftEngine() {
@@ -57,20 +58,37 @@ SoftEngine::~SoftEngine() {
 }
 
 RunOutcome SoftEngine::run() {
-  stopping_ = false;
-  outcome_ = RunOutcome::Stopped;
-  for (auto &vcpu : vcpus_)
-    vcpu->thread = std::thread([this, &vcpu] { vcpu_loop(*vcpu); });
+  {
+    std::lock_guard guard(control_lock_);
+    stopping_ = false;
+    outcome_ = RunOutcome::Stopped;
+    active_threads_ = vcpu_count();
+  }
+  for (unsigned i = 0; i < vcpus_.size(); ++i)
+    vcpus_[i]->thread = std::thread([this, i] {
+      vcpu_loop(*vcpus_[i], i);
+      {
+        std::lock_guard guard(control_lock_);
+        --active_threads_;
+      }
+      control_changed_.notify_all();
+    });
   for (auto &vcpu : vcpus_)
     vcpu->thread.join();
   return outcome_;
 }
 
-void SoftEngine::vcpu_loop(Runner &vcpu) {
+void SoftEngine::vcpu_loop(Runner &vcpu, unsigned index) {
   while (!stopping_) {
-    wait_while_paused();
+    wait_while_paused(index);
     if (stopping_)
       break;
+    if (vcpu.shutdown_pending) {
+      vcpu.shutdown_pending = false;
+      request_stop(config_.no_reboot ? RunOutcome::Shutdown
+                                     : RunOutcome::Reset);
+      break;
+    }
     bool waiting;
     {
       std::lock_guard guard(vcpu.lock);
@@ -88,8 +106,20 @@ void SoftEngine::vcpu_loop(Runner &vcpu) {
       sleep_until_woken(vcpu);
       break;
     case cpu::StopReason::Shutdown:
+      if (debug_handler_) {
+        vcpu.shutdown_pending = true;
+        cpu::DebugEvent event;
+        event.kind = cpu::DebugEvent::Kind::TripleFault;
+        event.vcpu = index;
+        debug_stop(event);
+        break;
+      }
       request_stop(config_.no_reboot ? RunOutcome::Shutdown
                                      : RunOutcome::Reset);
+      break;
+    case cpu::StopReason::Debug:
+      vcpu.cpu->single_step = false;
+      debug_stop(vcpu.cpu->debug_hit);
       break;
     }
   }
@@ -109,9 +139,25 @@ void SoftEngine::sleep_until_woken(Runner &vcpu) {
   vcpu.kicked = false;
 }
 
-void SoftEngine::wait_while_paused() {
+void SoftEngine::wait_while_paused(unsigned index) {
   std::unique_lock guard(control_lock_);
-  control_changed_.wait(guard, [&] { return !paused_ || stopping_; });
+  auto may_run = [&] { return (!paused_ && !held_[index]) || stopping_; };
+  if (may_run())
+    return;
+  ++parked_threads_;
+  control_changed_.notify_all();
+  control_changed_.wait(guard, may_run);
+  --parked_threads_;
+}
+
+void SoftEngine::debug_stop(const cpu::DebugEvent &event) {
+  {
+    std::lock_guard guard(control_lock_);
+    paused_ = true;
+  }
+  kick_all();
+  if (debug_handler_)
+    debug_handler_(event);
 }
 
 void SoftEngine::kick(Runner &vcpu) {
@@ -188,6 +234,10 @@ void SoftEngine::pause() {
     paused_ = true;
   }
   kick_all();
+  std::unique_lock guard(control_lock_);
+  control_changed_.wait(guard, [&] {
+    return parked_threads_ == active_threads_ || stopping_;
+  });
 }
 
 void SoftEngine::resume() {
@@ -198,10 +248,35 @@ void SoftEngine::resume() {
   control_changed_.notify_all();
 }
 
+void SoftEngine::set_debug_handler(DebugHandler handler) {
+  debug_handler_ = std::move(handler);
+}
+
+std::string SoftEngine::set_debug_points(const cpu::DebugPoints &points) {
+  debug_points_ = points;
+  for (auto &vcpu : vcpus_)
+    vcpu->cpu->debug = debug_points_.empty() ? nullptr : &debug_points_;
+  return "";
+}
+
+void SoftEngine::resume_debug(const std::vector<VcpuRun> &modes) {
+  {
+    std::lock_guard guard(control_lock_);
+    for (size_t i = 0; i < vcpus_.size(); ++i) {
+      VcpuRun mode = i < modes.size() ? modes[i] : VcpuRun::Continue;
+      held_[i] = mode == VcpuRun::Hold;
+      vcpus_[i]->cpu->single_step = mode == VcpuRun::Step;
+    }
+    paused_ = false;
+  }
+  control_changed_.notify_all();
+}
+
 void SoftEngine::reset() {
   for (size_t i = 0; i < vcpus_.size(); ++i) {
     vcpus_[i]->cpu->reset();
     vcpus_[i]->waiting_for_startup = i > 0;
+    vcpus_[i]->shutdown_pending = false;
     sync_apic_tsc(*vcpus_[i]->cpu);
   }
 }

@@ -49,6 +49,9 @@ public:
   void reset() override;
   cpu::CpuState get_state(unsigned vcpu) override;
   void set_state(unsigned vcpu, const cpu::CpuState &state) override;
+  void set_debug_handler(DebugHandler handler) override;
+  std::string set_debug_points(const cpu::DebugPoints &points) override;
+  void resume_debug(const std::vector<VcpuRun> &modes) override;
   void save(StateWriter &out) override;
   void load(StateReader &in) override;
 
@@ -73,11 +76,15 @@ private:
     bool kicked = false;
     // An application processor after INIT: it runs only after a SIPI.
     bool waiting_for_startup = false;
+    // A triple fault reported to the debugger: resuming acts on it.
+    bool shutdown_pending = false;
   };
 
-  void vcpu_loop(Runner &vcpu);
+  void vcpu_loop(Runner &vcpu, unsigned index);
   void sleep_until_woken(Runner &vcpu);
-  void wait_while_paused();
+  void wait_while_paused(unsigned index);
+  // On the vCPU's thread: pause everything and tell the debugger.
+  void debug_stop(const cpu::DebugEvent &event);
   void kick(Runner &vcpu);
   // TSC-deadline timers count from the CPU's TSC offset.
   static void sync_apic_tsc(cpu::Cpu &cpu);
@@ -90,6 +97,13 @@ private:
   std::mutex control_lock_;
   std::condition_variable control_changed_;
   bool paused_ = false;
+  // Under control_lock_: vCPUs the debugger keeps stopped, the vCPU
+  // threads alive in run(), and those parked in wait_while_paused.
+  std::vector<bool> held_;
+  unsigned active_threads_ = 0;
+  unsigned parked_threads_ = 0;
+  DebugHandler debug_handler_;
+  cpu::DebugPoints debug_points_;
 };
 
 } // namespace sable

@@ -1,6 +1,7 @@
 // The run loop: events between blocks, then one decoded block (from the
 // block cache, or decoded now) executed instruction by instruction.
 
+#include <algorithm>
 #include <capstone/capstone.h>
 #include <cinttypes>
 #include <cstdio>
@@ -189,6 +190,55 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
 
 } // namespace
 
+StopReason Cpu::stepped() {
+  debug_hit = DebugEvent{};
+  debug_hit.kind = DebugEvent::Kind::Step;
+  debug_hit.vcpu = env.index;
+  return StopReason::Debug;
+}
+
+bool Cpu::at_breakpoint() {
+  const CpuState &s = state;
+  uint64_t linear = s.seg[CS].base + s.rip;
+  if (s.code_size() != CodeSize::Bits64)
+    linear &= 0xffffffffull;
+  auto hit = [&](const std::vector<uint64_t> &list, DebugEvent::Kind kind) {
+    for (uint64_t address : list)
+      if (address == linear) {
+        debug_hit = DebugEvent{};
+        debug_hit.kind = kind;
+        debug_hit.vcpu = env.index;
+        return true;
+      }
+    return false;
+  };
+  return hit(debug->breakpoints, DebugEvent::Kind::Breakpoint) ||
+         hit(debug->hw_breakpoints, DebugEvent::Kind::HwBreakpoint);
+}
+
+void Cpu::check_watchpoints(uint64_t linear, unsigned size, Access access) {
+  if (access == Access::Execute)
+    return;
+  const WatchKind kind =
+      access == Access::Write ? WatchKind::Write : WatchKind::Read;
+  for (const Watchpoint &watch : debug->watchpoints) {
+    if (!(static_cast<unsigned>(watch.kind) & static_cast<unsigned>(kind)))
+      continue;
+    if (linear + size <= watch.address ||
+        linear >= watch.address + watch.length)
+      continue;
+    if (watch_triggered)
+      return;
+    watch_triggered = true;
+    debug_hit = DebugEvent{};
+    debug_hit.kind = DebugEvent::Kind::Watchpoint;
+    debug_hit.vcpu = env.index;
+    debug_hit.address = std::max(linear, watch.address);
+    debug_hit.watch = watch.kind;
+    return;
+  }
+}
+
 void Cpu::request_exit() {
   exit_requested_.store(true, std::memory_order_release);
 }
@@ -204,7 +254,9 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (tlb.memory_generation != env.memory->generation() ||
         tlb.a20_mask != s.a20_mask)
       flush_tlb(true);
-    if (!take_events(*this))
+    // A single step holds interrupts off (QEMU's SSTEP_NOIRQ), except to
+    // wake a halted vCPU, which would otherwise never get its step done.
+    if ((!single_step || s.halted) && !take_events(*this))
       return StopReason::Shutdown;
     if (s.halted)
       return StopReason::Halted;
@@ -218,6 +270,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (!entry) {
       if (!deliver_pending_fault())
         return StopReason::Shutdown;
+      if (single_step)
+        return stepped();
       continue;
     }
     const CodeSize mode = s.code_size();
@@ -232,6 +286,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
       if (!decoded) {
         if (!deliver_pending_fault())
           return StopReason::Shutdown;
+        if (single_step)
+          return stepped();
         continue;
       }
       if (cacheable) {
@@ -251,7 +307,13 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (log_enabled(LOG_CPU))
       log_registers(*this);
 
+    bool first = true;
     for (const Instruction &insn : block->instructions) {
+      // Breakpoints stop before the instruction; a single step starts
+      // with the instruction under it.
+      if (debug && !(first && single_step) && at_breakpoint())
+        return StopReason::Debug;
+      first = false;
       if (mode != CodeSize::Bits64 &&
           s.rip + insn.length - 1 > s.seg[CS].limit) {
         fault(EXC_GP, 0);
@@ -265,13 +327,23 @@ StopReason Cpu::run(uint64_t max_blocks) {
       const bool completed =
           handler ? handler(*this, insn) : unregistered(*this, insn);
       if (!completed) {
+        watch_triggered = false;
         if (!deliver_pending_fault())
           return StopReason::Shutdown;
+        if (single_step)
+          return stepped();
         break;
       }
       s.rip = next_rip;
       if (shadowed)
         s.interrupt_shadow = false;
+      if (watch_triggered) {
+        // debug_hit was filled in by check_watchpoints.
+        watch_triggered = false;
+        return StopReason::Debug;
+      }
+      if (single_step)
+        return stepped();
       // A store into this block (self-modifying code), HLT, or a change
       // of the physical memory layout (PAM, BAR moves) ends it.
       if (!block->valid.load(std::memory_order_relaxed) || s.halted ||

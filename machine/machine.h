@@ -3,6 +3,7 @@
 // clock and event loop, devices, consoles and the engine that runs the CPUs.
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,7 @@ class Ioapic;
 class LocalApic;
 class RtcCmos;
 class Vga;
+class GdbStub;
 
 class Machine {
 public:
@@ -77,6 +79,11 @@ private:
   std::vector<uint8_t> legacy_rom_window();
   AcpiTables acpi_tables() const;
   void reset_machine();
+  // -gdb: listens for a debugger.
+  void create_gdbstub();
+  // For the debugger's `monitor system_reset`: returns once the machine
+  // has been reset (or has ended).
+  void reset_and_wait();
 
   template <typename T, typename... Args> T &own(Args &&...args);
   void map_io(uint16_t base, uint32_t length, Device &device);
@@ -111,6 +118,12 @@ private:
 
   std::atomic<bool> exit_requested_{false};
   std::atomic<int> exit_status_{0};
+
+  std::unique_ptr<GdbStub> gdbstub_;
+  std::mutex reset_lock_;
+  std::condition_variable reset_done_;
+  uint64_t resets_ = 0;    // under reset_lock_
+  bool run_over_ = false; // under reset_lock_
 };
 
 } // namespace sable
