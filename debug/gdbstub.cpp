@@ -497,6 +497,8 @@ std::string GdbStub::stop_reply() const {
   int signal = kSigTrap;
   std::string extra;
   if (last_interrupt_) {
+    // As QEMU: an interrupt names the thread gdb resumed (Hc).
+    vcpu = c_vcpu_;
     signal = kSigInt;
   } else if (last_event_) {
     vcpu = last_event_->vcpu;
