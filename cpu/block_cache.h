@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cpu/instruction.h"
+#include "cpu/ops/handlers.h"
 
 namespace sable {
 class GuestMemory;
@@ -22,10 +23,21 @@ struct Block {
   uint64_t physical = 0;
   CodeSize mode = CodeSize::Bits16;
   std::vector<Instruction> instructions;
+  // The handler of each instruction, looked up once at decode time.
+  std::vector<Handler> handlers;
   // Cleared when a store hits the block's page; the run loop stops
   // executing the block at the next instruction boundary.
   std::atomic<bool> valid{true};
   uint64_t executions = 0;
+
+  // Bytes from the first instruction's start to the last one's end.
+  unsigned length = 0;
+
+  void append(const Instruction &insn, Handler handler) {
+    instructions.push_back(insn);
+    handlers.push_back(handler);
+    length += insn.length;
+  }
 };
 
 class BlockCache {

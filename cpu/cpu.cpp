@@ -27,10 +27,6 @@ constexpr uint64_t kApicBaseDefault = 0xfee00000;
 constexpr uint64_t kApicEnable = 1u << 11;
 constexpr uint64_t kApicBootstrap = 1u << 8;
 
-uint64_t width_mask(unsigned size) {
-  return size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (size * 8)) - 1;
-}
-
 // The debug register a MOV to or from DRn reaches: DR4 and DR5 alias DR6
 // and DR7 unless CR4.DE is set. -1 where the access is #UD.
 int debug_register(unsigned n, uint64_t cr4) {
@@ -76,28 +72,6 @@ void Cpu::reset() {
   flush_tlb(true);
 }
 
-uint64_t Cpu::reg(unsigned gpr, unsigned size) const {
-  return state.gpr[gpr] & width_mask(size);
-}
-
-void Cpu::set_reg(unsigned gpr, unsigned size, uint64_t value) {
-  uint64_t &r = state.gpr[gpr];
-  switch (size) {
-  case 1:
-    r = (r & ~uint64_t{0xff}) | (value & 0xff);
-    break;
-  case 2:
-    r = (r & ~uint64_t{0xffff}) | (value & 0xffff);
-    break;
-  case 4:
-    r = value & 0xffffffff;
-    break;
-  default:
-    r = value;
-    break;
-  }
-}
-
 uint64_t Cpu::rflags() {
   if (state.lazy.op != LAZY_NONE) {
     state.rflags = (state.rflags & ~kArithFlags) | lazy_arith_flags(state.lazy);
@@ -118,6 +92,15 @@ bool Cpu::flag(uint64_t mask) {
 }
 
 bool Cpu::condition(unsigned cond) {
+  // B/AE and E/NE, the most common, need one flag each.
+  switch (cond >> 1) {
+  case 1:
+    return carry_flag(state) != (cond & 1);
+  case 2:
+    return zero_flag(state) != (cond & 1);
+  default:
+    break;
+  }
   const uint64_t f = arith_flags(state);
   const bool sign_differs = !(f & SF) != !(f & OF);
   bool holds = false;
@@ -150,34 +133,12 @@ bool Cpu::condition(unsigned cond) {
   return (cond & 1) ? !holds : holds;
 }
 
-uint64_t Cpu::effective_address(const Instruction &insn) const {
-  uint64_t address = static_cast<uint64_t>(insn.disp);
-  if (insn.base == kRip)
-    address += next_rip;
-  else if (insn.base != kNoReg)
-    address += state.gpr[insn.base];
-  if (insn.index != kNoReg)
-    address += state.gpr[insn.index] << insn.scale;
-  return address & width_mask(insn.addrsize);
-}
-
-bool Cpu::read_operand(const Instruction &insn, unsigned index,
-                       uint64_t &value) {
+bool Cpu::read_other_operand(const Instruction &insn, unsigned index,
+                             uint64_t &value) {
   const Operand &op = insn.operands[index];
   switch (op.kind) {
-  case OperandKind::Reg:
-    value = reg(op.reg, op.size);
-    return true;
   case OperandKind::RegHigh8:
     value = (state.gpr[op.reg] >> 8) & 0xff;
-    return true;
-  case OperandKind::Mem:
-    if (op.size > 8)
-      break;
-    return read_value(insn.seg, effective_address(insn), op.size, value);
-  case OperandKind::Imm:
-    // Already extended by the decoder to what the instruction uses.
-    value = insn.imm;
     return true;
   case OperandKind::Seg:
     value = state.seg[op.reg].selector;
@@ -217,21 +178,14 @@ bool Cpu::read_operand(const Instruction &insn, unsigned index,
   return fault(EXC_UD);
 }
 
-bool Cpu::write_operand(const Instruction &insn, unsigned index,
-                        uint64_t value) {
+bool Cpu::write_other_operand(const Instruction &insn, unsigned index,
+                              uint64_t value) {
   const Operand &op = insn.operands[index];
   switch (op.kind) {
-  case OperandKind::Reg:
-    set_reg(op.reg, op.size, value);
-    return true;
   case OperandKind::RegHigh8:
     state.gpr[op.reg] =
         (state.gpr[op.reg] & ~uint64_t{0xff00}) | ((value & 0xff) << 8);
     return true;
-  case OperandKind::Mem:
-    if (op.size > 8)
-      break;
-    return write_value(insn.seg, effective_address(insn), op.size, value);
   case OperandKind::Seg:
     return load_segment(op.reg, static_cast<uint16_t>(value));
   case OperandKind::Cr:
@@ -266,13 +220,13 @@ unsigned Cpu::stack_size() const {
 
 namespace {
 uint64_t with_stack_pointer(uint64_t rsp, uint64_t sp, unsigned width) {
-  return (rsp & ~width_mask(width)) | (sp & width_mask(width));
+  return (rsp & ~size_mask(width)) | (sp & size_mask(width));
 }
 } // namespace
 
 bool Cpu::push(uint64_t value, unsigned size) {
   const unsigned width = stack_size();
-  const uint64_t sp = (state.gpr[RSP] - size) & width_mask(width);
+  const uint64_t sp = (state.gpr[RSP] - size) & size_mask(width);
   if (!write_value(SS, sp, size, value))
     return false;
   // A 32-bit stack pointer write zeroes the upper half, as any 32-bit
@@ -284,10 +238,10 @@ bool Cpu::push(uint64_t value, unsigned size) {
 
 bool Cpu::pop(uint64_t &value, unsigned size) {
   const unsigned width = stack_size();
-  const uint64_t sp = state.gpr[RSP] & width_mask(width);
+  const uint64_t sp = state.gpr[RSP] & size_mask(width);
   if (!read_value(SS, sp, size, value))
     return false;
-  const uint64_t next = (sp + size) & width_mask(width);
+  const uint64_t next = (sp + size) & size_mask(width);
   state.gpr[RSP] =
       width == 4 ? next : with_stack_pointer(state.gpr[RSP], next, width);
   return true;

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "cpu/debug.h"
+#include "cpu/flags.h"
 #include "cpu/instruction.h"
 #include "cpu/state.h"
 #include "cpu/tlb.h"
@@ -92,8 +93,26 @@ public:
 
   // ---- registers (sizes in bytes; 1-byte writes keep the upper bits,
   // 4-byte writes zero the upper half, as in 64-bit mode)
-  uint64_t reg(unsigned gpr, unsigned size) const;
-  void set_reg(unsigned gpr, unsigned size, uint64_t value);
+  uint64_t reg(unsigned gpr, unsigned size) const {
+    return state.gpr[gpr] & size_mask(size);
+  }
+  void set_reg(unsigned gpr, unsigned size, uint64_t value) {
+    uint64_t &r = state.gpr[gpr];
+    switch (size) {
+    case 1:
+      r = (r & ~uint64_t{0xff}) | (value & 0xff);
+      break;
+    case 2:
+      r = (r & ~uint64_t{0xffff}) | (value & 0xffff);
+      break;
+    case 4:
+      r = value & 0xffffffff;
+      break;
+    default:
+      r = value;
+      break;
+    }
+  }
 
   // ---- flags
   uint64_t rflags();             // materializes the lazy arithmetic flags
@@ -103,9 +122,51 @@ public:
 
   // ---- operands of a decoded instruction
   // Offset within the segment (not yet linear), truncated to addrsize.
-  uint64_t effective_address(const Instruction &insn) const;
-  bool read_operand(const Instruction &insn, unsigned index, uint64_t &value);
-  bool write_operand(const Instruction &insn, unsigned index, uint64_t value);
+  uint64_t effective_address(const Instruction &insn) const {
+    uint64_t address = static_cast<uint64_t>(insn.disp);
+    if (insn.base == kRip)
+      address += next_rip;
+    else if (insn.base != kNoReg)
+      address += state.gpr[insn.base];
+    if (insn.index != kNoReg)
+      address += state.gpr[insn.index] << insn.scale;
+    return address & size_mask(insn.addrsize);
+  }
+  // Registers, immediates (already extended by the decoder to what the
+  // instruction uses) and memory up to 8 bytes inline; the rest out of line.
+  bool read_operand(const Instruction &insn, unsigned index, uint64_t &value) {
+    const Operand &op = insn.operands[index];
+    switch (op.kind) {
+    case OperandKind::Reg:
+      value = reg(op.reg, op.size);
+      return true;
+    case OperandKind::Imm:
+      value = insn.imm;
+      return true;
+    case OperandKind::Mem:
+      if (op.size <= 8)
+        return read_value(insn.seg, effective_address(insn), op.size, value);
+      break;
+    default:
+      break;
+    }
+    return read_other_operand(insn, index, value);
+  }
+  bool write_operand(const Instruction &insn, unsigned index, uint64_t value) {
+    const Operand &op = insn.operands[index];
+    switch (op.kind) {
+    case OperandKind::Reg:
+      set_reg(op.reg, op.size, value);
+      return true;
+    case OperandKind::Mem:
+      if (op.size <= 8)
+        return write_value(insn.seg, effective_address(insn), op.size, value);
+      break;
+    default:
+      break;
+    }
+    return write_other_operand(insn, index, value);
+  }
   // Read-modify-write of operand `index`: `compute(old) -> new`. A LOCK
   // prefix (or XCHG with memory) makes it atomic against other vCPUs with
   // a host compare-and-swap; `compute` may then run more than once.
@@ -114,17 +175,37 @@ public:
                       Compute &&compute);
 
   // ---- memory through segmentation and paging
-  bool read(unsigned seg, uint64_t offset, void *data, unsigned size);
-  bool write(unsigned seg, uint64_t offset, const void *data, unsigned size);
+  bool read(unsigned seg, uint64_t offset, void *data, unsigned size) {
+    if (const uint8_t *host = direct_host(seg, offset, size, Access::Read)) {
+      std::memcpy(data, host, size);
+      return true;
+    }
+    return read_translated(seg, offset, data, size);
+  }
+  bool write(unsigned seg, uint64_t offset, const void *data, unsigned size) {
+    if (uint8_t *host = direct_host(seg, offset, size, Access::Write)) {
+      std::memcpy(host, data, size);
+      return true;
+    }
+    return write_translated(seg, offset, data, size);
+  }
   template <typename T> bool read(unsigned seg, uint64_t offset, T &value) {
     return read(seg, offset, &value, sizeof(T));
   }
   bool read_value(unsigned seg, uint64_t offset, unsigned size, uint64_t &v) {
+    if (const uint8_t *host = direct_host(seg, offset, size, Access::Read)) {
+      v = load_sized(host, size);
+      return true;
+    }
     v = 0;
-    return read(seg, offset, &v, size);
+    return read_translated(seg, offset, &v, size);
   }
   bool write_value(unsigned seg, uint64_t offset, unsigned size, uint64_t v) {
-    return write(seg, offset, &v, size);
+    if (uint8_t *host = direct_host(seg, offset, size, Access::Write)) {
+      store_sized(host, size, v);
+      return true;
+    }
+    return write_translated(seg, offset, &v, size);
   }
   // Linear addresses (segmentation already applied). `supervisor` marks
   // implicit system accesses (descriptor tables, TSS, IDT) that ignore CPL.
@@ -151,6 +232,13 @@ public:
   // INT n / INT3 / INTO / INT1: delivers through the IVT/IDT with the
   // return address next_rip and the software-interrupt privilege check.
   bool software_interrupt(uint8_t vector);
+
+  // The linear address of an access that passes segmentation without
+  // faulting, in the common cases only (64-bit mode, or present segments of
+  // the right type, expand-up, within the limit). False means "not that
+  // simple", not a fault: segment_linear() decides then.
+  bool plain_linear(unsigned seg, uint64_t offset, unsigned size, Access access,
+                    uint64_t &linear) const;
 
   // ---- segments and system registers
   // Loads a segment register with all protected-mode checks (or the real/
@@ -186,7 +274,119 @@ private:
 
   bool locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
                       uint64_t &offset);
+
+  // The full access paths: segment checks, alignment checks, page walks,
+  // accesses crossing pages, MMIO and stores into code pages.
+  bool read_translated(unsigned seg, uint64_t offset, void *data,
+                       unsigned size);
+  bool write_translated(unsigned seg, uint64_t offset, const void *data,
+                        unsigned size);
+  bool read_other_operand(const Instruction &insn, unsigned index,
+                          uint64_t &value);
+  bool write_other_operand(const Instruction &insn, unsigned index,
+                           uint64_t value);
+
+  // Most guest accesses need no more than a TLB hit: an expand-up segment
+  // (or 64-bit mode), one page, no alignment checking, RAM, and for a
+  // store a page already dirty and without code. For those this returns
+  // the host bytes; null sends the access down the full path, which also
+  // raises any fault.
+  uint8_t *direct_host(unsigned seg, uint64_t offset, unsigned size,
+                       Access access);
+  static uint64_t load_sized(const uint8_t *host, unsigned size);
+  static void store_sized(uint8_t *host, unsigned size, uint64_t value);
 };
+
+inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
+                              Access access, uint64_t &linear) const {
+  const CpuState &s = state;
+  if (s.code_size() == CodeSize::Bits64) {
+    linear = offset + (seg >= FS ? s.seg[seg].base : 0);
+    return static_cast<int64_t>(linear << 16) >> 16 ==
+           static_cast<int64_t>(linear);
+  }
+  const Segment &segment = s.seg[seg];
+  if (s.protected_mode() && !s.v86()) {
+    const unsigned type = segment.attributes & 0xf;
+    const bool code = type & 8;
+    // Code for fetches, writable expand-up data for stores, readable code
+    // or expand-up data for loads. Expand-down segments take the full path.
+    const bool plain = access == Access::Execute ? code
+                       : access == Access::Write ? (type & 0xe) == 0x2
+                       : code                    ? (type & 2) != 0
+                                                 : !(type & 4);
+    if (!plain || !segment.present())
+      return false;
+  }
+  if (offset + size - 1 > segment.limit)
+    return false;
+  linear = (segment.base + offset) & 0xffffffffull;
+  return true;
+}
+
+inline uint8_t *Cpu::direct_host(unsigned seg, uint64_t offset, unsigned size,
+                                 Access access) {
+  uint64_t linear;
+  // RFLAGS.AC brings alignment checks and SMAP's privilege class; the
+  // debugger's watchpoints are checked on the full path.
+  if (debug || !plain_linear(seg, offset, size, access, linear) ||
+      (linear & kPageMask) + size > kPageSize || (state.rflags & AC))
+    return nullptr;
+  const Privilege privilege =
+      state.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+  TlbEntry *entry =
+      tlb.lookup(linear, static_cast<unsigned>(access), privilege);
+  if (!entry)
+    return nullptr;
+  if (access == Access::Write)
+    return entry->host_write && entry->store_untracked
+               ? entry->host_write + (linear & kPageMask)
+               : nullptr;
+  return entry->host_read ? entry->host_read + (linear & kPageMask) : nullptr;
+}
+
+inline uint64_t Cpu::load_sized(const uint8_t *host, unsigned size) {
+  switch (size) {
+  case 1:
+    return *host;
+  case 2: {
+    uint16_t v;
+    std::memcpy(&v, host, 2);
+    return v;
+  }
+  case 4: {
+    uint32_t v;
+    std::memcpy(&v, host, 4);
+    return v;
+  }
+  default: {
+    uint64_t v;
+    std::memcpy(&v, host, 8);
+    return v;
+  }
+  }
+}
+
+inline void Cpu::store_sized(uint8_t *host, unsigned size, uint64_t value) {
+  switch (size) {
+  case 1:
+    *host = static_cast<uint8_t>(value);
+    break;
+  case 2: {
+    const uint16_t v = static_cast<uint16_t>(value);
+    std::memcpy(host, &v, 2);
+    break;
+  }
+  case 4: {
+    const uint32_t v = static_cast<uint32_t>(value);
+    std::memcpy(host, &v, 4);
+    break;
+  }
+  default:
+    std::memcpy(host, &value, 8);
+    break;
+  }
+}
 
 template <typename Compute>
 bool Cpu::modify_operand(const Instruction &insn, unsigned index,
@@ -198,11 +398,15 @@ bool Cpu::modify_operand(const Instruction &insn, unsigned index,
       return false;
     return write_operand(insn, index, compute(old));
   }
-  uint8_t *host = nullptr;
-  uint64_t offset = 0;
-  if (!locate_for_rmw(insn, op.size, host, offset))
+  const bool atomic = insn.lock || insn.op == Op::XCHG;
+  uint64_t offset = effective_address(insn);
+  uint8_t *host = direct_host(insn.seg, offset, op.size, Access::Write);
+  if (host && !atomic) {
+    store_sized(host, op.size, compute(load_sized(host, op.size)));
+    return true;
+  }
+  if (!host && !locate_for_rmw(insn, op.size, host, offset))
     return false;
-  bool atomic = insn.lock || insn.op == Op::XCHG;
   if (host && atomic) {
     auto cas = [&](auto *p) {
       using T = std::remove_pointer_t<decltype(p)>;

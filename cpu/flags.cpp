@@ -23,54 +23,38 @@ bool first_step_left_overflow(unsigned size, uint64_t value) {
 
 uint64_t lazy_arith_flags(const LazyFlags &lazy) {
   const unsigned size = lazy.size;
-  const unsigned bits = size_bits(size);
   const uint64_t mask = size_mask(size);
   const uint64_t sign = sign_bit(size);
   const uint64_t dst = lazy.dst & mask;
   const uint64_t src = lazy.src & mask;
   const uint64_t result = lazy.result & mask;
   const uint64_t adjust = (dst ^ src ^ result) & AF;
+  const uint64_t common =
+      result_flags(result, size) | flag_if(lazy_carry(lazy), CF);
 
   switch (lazy.op) {
   case LAZY_ADD:
-    return result_flags(result, size) | flag_if(result < dst, CF) | adjust |
-           flag_if((dst ^ result) & (src ^ result) & sign, OF);
   case LAZY_ADC:
-    return result_flags(result, size) | flag_if(result <= dst, CF) | adjust |
+    return common | adjust |
            flag_if((dst ^ result) & (src ^ result) & sign, OF);
   case LAZY_SUB:
-    return result_flags(result, size) | flag_if(dst < src, CF) | adjust |
-           flag_if((dst ^ src) & (dst ^ result) & sign, OF);
   case LAZY_SBB:
-    return result_flags(result, size) | flag_if(dst <= src, CF) | adjust |
-           flag_if((dst ^ src) & (dst ^ result) & sign, OF);
+    return common | adjust | flag_if((dst ^ src) & (dst ^ result) & sign, OF);
   case LAZY_LOGIC:
-    return result_flags(result, size);
+  case LAZY_SAR:
+    return common;
   case LAZY_INC:
-    return result_flags(result, size) | flag_if(lazy.src & 1, CF) |
-           flag_if((result & 0xf) == 0, AF) | flag_if(result == sign, OF);
+    return common | flag_if((result & 0xf) == 0, AF) |
+           flag_if(result == sign, OF);
   case LAZY_DEC:
-    return result_flags(result, size) | flag_if(lazy.src & 1, CF) |
-           flag_if((result & 0xf) == 0xf, AF) | flag_if(dst == sign, OF);
-  case LAZY_SHL: {
-    const unsigned count = static_cast<unsigned>(lazy.src);
-    const bool carry = count <= bits && ((dst >> (bits - count)) & 1);
-    return result_flags(result, size) | flag_if(carry, CF) |
-           flag_if(first_step_left_overflow(size, dst), OF);
-  }
-  case LAZY_SHR: {
-    const unsigned count = static_cast<unsigned>(lazy.src);
-    return result_flags(result, size) | flag_if((dst >> (count - 1)) & 1, CF) |
-           flag_if(dst & sign, OF);
-  }
-  case LAZY_SAR: {
-    const unsigned count = static_cast<unsigned>(lazy.src);
-    const bool carry =
-        count <= bits ? (dst >> (count - 1)) & 1 : (dst & sign) != 0;
-    return result_flags(result, size) | flag_if(carry, CF);
-  }
+    return common | flag_if((result & 0xf) == 0xf, AF) |
+           flag_if(dst == sign, OF);
+  case LAZY_SHL:
+    return common | flag_if(first_step_left_overflow(size, dst), OF);
+  case LAZY_SHR:
+    return common | flag_if(dst & sign, OF);
   case LAZY_MUL:
-    return (result_flags(result, size) & ~ZF) | flag_if(lazy.src & 1, CF | OF);
+    return (common & ~ZF) | flag_if(lazy.src & 1, OF);
   default:
     return 0;
   }

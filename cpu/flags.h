@@ -96,8 +96,50 @@ inline uint64_t arith_flags(const CpuState &state) {
     return state.rflags & kArithFlags;
   return lazy_arith_flags(state.lazy);
 }
+// CF of a lazy record, without deriving the other five: ADC/SBB, INC/DEC
+// and Jcc read it far more often than the rest.
+inline bool lazy_carry(const LazyFlags &lazy) {
+  const unsigned bits = size_bits(lazy.size);
+  const uint64_t mask = size_mask(lazy.size);
+  const uint64_t dst = lazy.dst & mask;
+  const uint64_t src = lazy.src & mask;
+  const uint64_t result = lazy.result & mask;
+  const unsigned count = static_cast<unsigned>(lazy.src);
+  switch (lazy.op) {
+  case LAZY_ADD:
+    return result < dst;
+  case LAZY_ADC:
+    return result <= dst;
+  case LAZY_SUB:
+    return dst < src;
+  case LAZY_SBB:
+    return dst <= src;
+  case LAZY_INC:
+  case LAZY_DEC:
+  case LAZY_MUL:
+    return lazy.src & 1;
+  case LAZY_SHL:
+    return count <= bits && ((dst >> (bits - count)) & 1);
+  case LAZY_SHR:
+    return (dst >> (count - 1)) & 1;
+  case LAZY_SAR:
+    return count <= bits ? (dst >> (count - 1)) & 1
+                         : (dst & sign_bit(lazy.size)) != 0;
+  default:
+    return false;
+  }
+}
 inline bool carry_flag(const CpuState &state) {
-  return arith_flags(state) & CF;
+  if (state.lazy.op == LAZY_NONE)
+    return state.rflags & CF;
+  return lazy_carry(state.lazy);
+}
+// ZF, likewise: every lazy operation but MUL sets it from the result.
+inline bool zero_flag(const CpuState &state) {
+  if (state.lazy.op == LAZY_NONE)
+    return state.rflags & ZF;
+  return state.lazy.op != LAZY_MUL &&
+         (state.lazy.result & size_mask(state.lazy.size)) == 0;
 }
 
 // Replaces all six arithmetic flags with `flags`.

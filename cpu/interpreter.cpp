@@ -113,17 +113,13 @@ bool take_events(Cpu &cpu) {
   return true;
 }
 
-bool unregistered(Cpu &cpu, const Instruction &insn) {
-  SABLE_LOG_ONCE(LOG_UNIMP, "no handler for %s: #UD\n", op_name(insn.op));
-  return cpu.fault(EXC_UD);
-}
-
 // Decodes the block starting at CS:RIP, which `entry` translates. Returns
 // null with a fault recorded when fetching an instruction's second page
 // faults. `cacheable` is false for code outside RAM/ROM and for an
 // instruction crossing a page, whose bytes depend on two translations.
 std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
                                     uint64_t linear, bool &cacheable) {
+  const HandlerTable &table = handler_table();
   const CpuState &s = cpu.state;
   const CodeSize mode = s.code_size();
   const unsigned start = linear & kPageMask;
@@ -165,11 +161,11 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
                          privilege))
         return nullptr;
       decode(bytes, kMaxInstructionLength, mode, insn);
-      block->instructions.push_back(insn);
+      block->append(insn, table.get(insn.op));
       cacheable = false;
       break;
     }
-    block->instructions.push_back(insn);
+    block->append(insn, table.get(insn.op));
     if (status == DecodeStatus::Invalid)
       log_invalid_encoding(linear + (offset - start), page + offset,
                            std::min(available, kMaxInstructionLength));
@@ -178,13 +174,9 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
         offset >= kPageSize)
       break;
   }
-  if (log_enabled(LOG_IN_ASM)) {
-    size_t length = 0;
-    for (const Instruction &insn : block->instructions)
-      length += insn.length;
-    length = std::min<size_t>(length, kPageSize - start);
-    log_disassembly(s, linear, page + start, length);
-  }
+  if (log_enabled(LOG_IN_ASM))
+    log_disassembly(s, linear, page + start,
+                    std::min<size_t>(block->length, kPageSize - start));
   return block;
 }
 
@@ -244,10 +236,11 @@ void Cpu::request_exit() {
 }
 
 StopReason Cpu::run(uint64_t max_blocks) {
-  const HandlerTable &table = handler_table();
   CpuState &s = state;
   for (uint64_t done = 0; done < max_blocks; ++done) {
-    if (exit_requested_.exchange(false, std::memory_order_acq_rel))
+    // A plain load first: the exchange is a locked instruction.
+    if (exit_requested_.load(std::memory_order_relaxed) &&
+        exit_requested_.exchange(false, std::memory_order_acq_rel))
       return StopReason::ExitRequested;
     blocks_->release_retired();
     blocks_->sync_layout(env.memory->generation());
@@ -264,9 +257,15 @@ StopReason Cpu::run(uint64_t max_blocks) {
     // Fetch: CS checks and the execute permission of the MMU.
     uint64_t linear = 0;
     TlbEntry *entry = nullptr;
-    if (segment_linear(*this, CS, s.rip, 1, Access::Execute, linear))
-      entry = tlb_entry(*this, linear, Access::Execute,
-                        s.cpl() == 3 ? Privilege::User : Privilege::Supervisor);
+    if (plain_linear(CS, s.rip, 1, Access::Execute, linear) ||
+        segment_linear(*this, CS, s.rip, 1, Access::Execute, linear)) {
+      const Privilege privilege =
+          s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+      entry =
+          tlb.lookup(linear, static_cast<unsigned>(Access::Execute), privilege);
+      if (!entry)
+        entry = tlb_entry(*this, linear, Access::Execute, privilege);
+    }
     if (!entry) {
       if (!deliver_pending_fault())
         return StopReason::Shutdown;
@@ -307,15 +306,18 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (log_enabled(LOG_CPU))
       log_registers(*this);
 
-    bool first = true;
-    for (const Instruction &insn : block->instructions) {
+    // Instructions change CS only as the last of a block, so when the
+    // whole block lies inside the limit no instruction needs the check.
+    const bool check_limit =
+        mode != CodeSize::Bits64 && s.rip + block->length - 1 > s.seg[CS].limit;
+    const size_t count = block->instructions.size();
+    for (size_t i = 0; i < count; ++i) {
+      const Instruction &insn = block->instructions[i];
       // Breakpoints stop before the instruction; a single step starts
       // with the instruction under it.
-      if (debug && !(first && single_step) && at_breakpoint())
+      if (debug && !(i == 0 && single_step) && at_breakpoint())
         return StopReason::Debug;
-      first = false;
-      if (mode != CodeSize::Bits64 &&
-          s.rip + insn.length - 1 > s.seg[CS].limit) {
+      if (check_limit && s.rip + insn.length - 1 > s.seg[CS].limit) {
         fault(EXC_GP, 0);
         if (!deliver_pending_fault())
           return StopReason::Shutdown;
@@ -323,10 +325,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
       }
       next_rip = wrap_ip(s.rip + insn.length, mode);
       const bool shadowed = s.interrupt_shadow;
-      const Handler handler = table.get(insn.op);
-      const bool completed =
-          handler ? handler(*this, insn) : unregistered(*this, insn);
-      if (!completed) {
+      if (!block->handlers[i](*this, insn)) {
         watch_triggered = false;
         if (!deliver_pending_fault())
           return StopReason::Shutdown;

@@ -435,7 +435,8 @@ bool load_pdptes(Cpu &cpu, uint64_t cr3) {
   return true;
 }
 
-bool Cpu::read(unsigned seg, uint64_t offset, void *data, unsigned size) {
+bool Cpu::read_translated(unsigned seg, uint64_t offset, void *data,
+                          unsigned size) {
   uint64_t linear = 0;
   if (!segment_linear(*this, seg, offset, size, Access::Read, linear))
     return false;
@@ -445,8 +446,8 @@ bool Cpu::read(unsigned seg, uint64_t offset, void *data, unsigned size) {
                        access_privilege(state, false));
 }
 
-bool Cpu::write(unsigned seg, uint64_t offset, const void *data,
-                unsigned size) {
+bool Cpu::write_translated(unsigned seg, uint64_t offset, const void *data,
+                           unsigned size) {
   uint64_t linear = 0;
   if (!segment_linear(*this, seg, offset, size, Access::Write, linear))
     return false;

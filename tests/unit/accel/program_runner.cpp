@@ -101,6 +101,9 @@ cpu::CpuState initial_state(unsigned mode, GuestMemory &memory) {
                           0x00cf9b000000ffffull};
   memory.write(kGdtAddress, gdt, sizeof gdt);
   state.gdtr = {kGdtAddress, sizeof gdt - 1};
+  // SSE instructions need an operating system that saves their state
+  // (OSFXSR); the host oracle runs under one.
+  state.cr4 = cpu::CR4_OSFXSR | cpu::CR4_OSXMMEXCPT;
   if (mode == 16) {
     for (auto &s : state.seg)
       s = segment(0, 0, 0xffff, 0x93);
@@ -123,7 +126,7 @@ cpu::CpuState initial_state(unsigned mode, GuestMemory &memory) {
   memory.write(kPageTables + 0x1000, &pdpt, 8);
   memory.write(kPageTables + 0x2000, &pd, 8);
   state.cr3 = kPageTables;
-  state.cr4 = cpu::CR4_PAE;
+  state.cr4 |= cpu::CR4_PAE;
   state.cr0 |= cpu::CR0_PG;
   state.efer = cpu::EFER_LME | cpu::EFER_LMA;
   return state;
@@ -262,6 +265,9 @@ extern "C" void sable_native_return();
 
 // Loads every register from the block, jumps to the program, and on its
 // way back (the patched `done`) stores them again. RSP stays the host's.
+// The x87 control word and MXCSR, which programs change, are callee-saved
+// in the ABI, and the x87 stack must be empty again: FNINIT, then the
+// caller's control word and MXCSR come back.
 asm(R"(
         .text
         .globl sable_native_run
@@ -276,6 +282,8 @@ sable_native_run:
         mov %rdi, native_block(%rip)
         mov %rsp, native_saved_rsp(%rip)
         mov %rsi, native_code(%rip)
+        fnstcw native_fcw(%rip)
+        stmxcsr native_mxcsr(%rip)
         pushq 128(%rdi)
         popfq
         mov 0(%rdi), %rax
@@ -317,6 +325,9 @@ sable_native_return:
         pop %rcx
         mov %rcx, 128(%rax)
         mov native_saved_rsp(%rip), %rsp
+        fninit
+        fldcw native_fcw(%rip)
+        ldmxcsr native_mxcsr(%rip)
         pop %r15
         pop %r14
         pop %r13
@@ -329,6 +340,8 @@ sable_native_return:
 native_block: .quad 0
 native_saved_rsp: .quad 0
 native_code: .quad 0
+native_mxcsr: .long 0
+native_fcw: .short 0
         .text
 )");
 

@@ -54,7 +54,7 @@ void check_same(const Program &program, const ProgramResult &expected,
 
 TEST_CASE(
     "guest programs: the software CPU matches expectations and the host") {
-  REQUIRE(programs().size() >= 9);
+  REQUIRE(programs().size() >= 12);
   for (const Program &program : programs()) {
     ProgramResult result = run_on_engine(EngineKind::Software, program);
     INFO(program.name);

@@ -2,7 +2,8 @@
 // (GCC inline asm, flags read with pushfq) over edge and random operands,
 // and the lazy-flags model must produce the same result and flags. Flags
 // the SDM leaves undefined are compared too wherever the model follows
-// what Intel processors do (see cpu/flags.h); the host is an Intel CPU.
+// what Intel processors do (see cpu/flags.h), but only on Intel hosts:
+// elsewhere (AMD) they are checked against Intel's values instead.
 
 #include <catch2/catch.hpp>
 
@@ -13,8 +14,10 @@
 #include <vector>
 
 #include "cpu/flags.h"
+#include "host_vendor.h"
 
 using namespace sable::cpu;
+using sable::cpu::test::host_is_intel;
 
 namespace {
 
@@ -175,33 +178,127 @@ struct Mismatches {
   }
 };
 
+// Flags the SDM leaves undefined for one operation, and the values Intel
+// processors give them (which the model reproduces).
+struct Undefined {
+  uint64_t mask = 0;
+  uint64_t intel = 0;
+};
+
+// The flags the model must produce: the host's, except on non-Intel hosts
+// where the undefined ones take Intel's values.
+uint64_t expected_flags(uint64_t host_flags, Undefined undefined) {
+  host_flags &= kArithFlags;
+  if (host_is_intel())
+    return host_flags;
+  return (host_flags & ~undefined.mask) | undefined.intel;
+}
+
+bool msb(unsigned size, uint64_t value) {
+  return value & sign_bit(size);
+}
+bool msb_1(unsigned size, uint64_t value) {
+  return value & (sign_bit(size) >> 1);
+}
+
+// The undefined flags of an operation on (a, b) starting from flags_in.
+using UndefinedRule = Undefined (*)(unsigned size, uint64_t a, uint64_t b,
+                                    uint64_t flags_in);
+
+Undefined logic_undefined(unsigned, uint64_t, uint64_t, uint64_t) {
+  return {AF, 0};
+}
+
+unsigned masked(unsigned size, uint64_t count) {
+  return static_cast<unsigned>(count & (size == 8 ? 63 : 31));
+}
+
+// OF as Intel sets it for a shift or rotate of `a` by more than 1: as the
+// first 1-bit step would (see cpu/flags.h).
+using FirstStepOverflow = bool (*)(unsigned size, uint64_t a,
+                                   uint64_t flags_in);
+bool left_overflow(unsigned size, uint64_t a, uint64_t) {
+  return msb(size, a) != msb_1(size, a);
+}
+bool shr_overflow(unsigned size, uint64_t a, uint64_t) {
+  return msb(size, a);
+}
+bool sar_overflow(unsigned, uint64_t, uint64_t) {
+  return false;
+}
+bool ror_overflow(unsigned size, uint64_t a, uint64_t) {
+  return (a & 1) != msb(size, a);
+}
+bool rcr_overflow(unsigned size, uint64_t a, uint64_t flags_in) {
+  return ((flags_in & CF) != 0) != msb(size, a);
+}
+
+enum class Shift { Left, Right, Arithmetic };
+
+// SHL SHR SAR: AF for any count, OF for counts above 1, CF of SHL and SHR
+// for counts of at least the operand width. Intel clears AF, and CF once
+// every bit has gone (it is still the last bit out at exactly the width).
+template <FirstStepOverflow Overflow, Shift Kind>
+Undefined shift_undefined(unsigned size, uint64_t a, uint64_t count,
+                          uint64_t flags_in) {
+  const unsigned n = masked(size, count);
+  if (n == 0)
+    return {};
+  Undefined u{AF, 0};
+  if (n > 1) {
+    u.mask |= OF;
+    u.intel |= flag_if(Overflow(size, a, flags_in), OF);
+  }
+  const unsigned bits = size_bits(size);
+  if (Kind != Shift::Arithmetic && n >= bits) {
+    u.mask |= CF;
+    if (n == bits)
+      u.intel |= flag_if(Kind == Shift::Left ? (a & 1) : msb(size, a), CF);
+  }
+  return u;
+}
+
+// Rotates change only CF and OF; OF is undefined unless the masked count
+// is 1. RCL/RCR of bytes and words rotate by the count modulo 9 or 17, and
+// when that is 0 Intel changes no flag.
+template <FirstStepOverflow Overflow, bool ThroughCarry>
+Undefined rotate_undefined(unsigned size, uint64_t a, uint64_t count,
+                           uint64_t flags_in) {
+  const unsigned n = masked(size, count);
+  if (n <= 1)
+    return {};
+  if (ThroughCarry && size < 4 && n % (size_bits(size) + 1) == 0)
+    return {OF, flags_in & OF};
+  return {OF, flag_if(Overflow(size, a, flags_in), OF)};
+}
+
 using ModelBinary = uint64_t (*)(CpuState &, unsigned, uint64_t, uint64_t);
 
 // Runs `host` and `model` over all operand pairs; `counts` replaces the
 // second operand list (for shifts).
 template <typename T, typename Host>
 void compare_binary(const char *name, Host host, ModelBinary model,
-                    uint64_t undefined, bool keeps_result,
+                    UndefinedRule undefined, bool keeps_result,
                     const std::vector<T> *counts, Mismatches &out) {
   std::mt19937_64 rng(sizeof(T) * 7919);
   const std::vector<T> values = operands<T>(rng);
   const std::vector<T> &seconds = counts ? *counts : values;
-  const uint64_t compared = kArithFlags & ~undefined;
   for (uint64_t flags_in : kInitialFlags) {
     for (T a : values) {
       for (T b : seconds) {
         T host_result = a;
-        uint64_t host_flags = host(host_result, b, flags_in);
+        const uint64_t host_flags = host(host_result, b, flags_in);
+        const uint64_t want_flags = expected_flags(
+            host_flags,
+            undefined ? undefined(sizeof(T), a, b, flags_in) : Undefined{});
         CpuState state = state_with_flags(flags_in);
         uint64_t result = model(state, sizeof(T), a, b);
         if (keeps_result)
           result = a;
-        uint64_t flags = arith_flags(state);
-        if (static_cast<T>(result) != host_result ||
-            (flags & compared) != (host_flags & compared))
+        const uint64_t flags = arith_flags(state);
+        if (static_cast<T>(result) != host_result || flags != want_flags)
           out.note(name, sizeof(T), a, b, flags_in, host_result,
-                   static_cast<T>(result), host_flags & compared,
-                   flags & compared);
+                   static_cast<T>(result), want_flags, flags);
       }
     }
   }
@@ -223,77 +320,113 @@ template <typename T> std::vector<T> shift_counts() {
 }
 
 template <typename T> void arithmetic_for_size(Mismatches &m) {
-  compare_binary<T>("add", host_add<T>, alu_add, 0, false, nullptr, m);
-  compare_binary<T>("adc", host_adc<T>, with_carry<alu_adc>, 0, false, nullptr,
+  compare_binary<T>("add", host_add<T>, alu_add, nullptr, false, nullptr, m);
+  compare_binary<T>("adc", host_adc<T>, with_carry<alu_adc>, nullptr, false,
+                    nullptr, m);
+  compare_binary<T>("sub", host_sub<T>, alu_sub, nullptr, false, nullptr, m);
+  compare_binary<T>("sbb", host_sbb<T>, with_carry<alu_sbb>, nullptr, false,
+                    nullptr, m);
+  compare_binary<T>("cmp", host_cmp<T>, alu_sub, nullptr, true, nullptr, m);
+  compare_binary<T>("and", host_and<T>, alu_and, logic_undefined, false,
+                    nullptr, m);
+  compare_binary<T>("or", host_or<T>, alu_or, logic_undefined, false, nullptr,
                     m);
-  compare_binary<T>("sub", host_sub<T>, alu_sub, 0, false, nullptr, m);
-  compare_binary<T>("sbb", host_sbb<T>, with_carry<alu_sbb>, 0, false, nullptr,
-                    m);
-  compare_binary<T>("cmp", host_cmp<T>, alu_sub, 0, true, nullptr, m);
-  // AF is undefined after logic operations; Intel clears it, as we do.
-  compare_binary<T>("and", host_and<T>, alu_and, 0, false, nullptr, m);
-  compare_binary<T>("or", host_or<T>, alu_or, 0, false, nullptr, m);
-  compare_binary<T>("xor", host_xor<T>, alu_xor, 0, false, nullptr, m);
+  compare_binary<T>("xor", host_xor<T>, alu_xor, logic_undefined, false,
+                    nullptr, m);
   compare_binary<T>(
       "inc", host_inc<T>,
       [](CpuState &s, unsigned size, uint64_t a, uint64_t) {
         return alu_inc(s, size, a, carry_flag(s));
       },
-      0, false, nullptr, m);
+      nullptr, false, nullptr, m);
   compare_binary<T>(
       "dec", host_dec<T>,
       [](CpuState &s, unsigned size, uint64_t a, uint64_t) {
         return alu_dec(s, size, a, carry_flag(s));
       },
-      0, false, nullptr, m);
+      nullptr, false, nullptr, m);
   compare_binary<T>(
       "neg", host_neg<T>,
       [](CpuState &s, unsigned size, uint64_t a, uint64_t) {
         return alu_neg(s, size, a);
       },
-      0, false, nullptr, m);
+      nullptr, false, nullptr, m);
 }
 
 template <typename T> void shifts_for_size(Mismatches &m) {
   const std::vector<T> counts = shift_counts<T>();
-  compare_binary<T>("shl", host_shl<T>, alu_shl, 0, false, &counts, m);
-  compare_binary<T>("shr", host_shr<T>, alu_shr, 0, false, &counts, m);
-  compare_binary<T>("sar", host_sar<T>, alu_sar, 0, false, &counts, m);
-  compare_binary<T>("rol", host_rol<T>, alu_rol, 0, false, &counts, m);
-  compare_binary<T>("ror", host_ror<T>, alu_ror, 0, false, &counts, m);
-  compare_binary<T>("rcl", host_rcl<T>, with_carry<alu_rcl>, 0, false, &counts,
+  compare_binary<T>("shl", host_shl<T>, alu_shl,
+                    shift_undefined<left_overflow, Shift::Left>, false, &counts,
                     m);
-  compare_binary<T>("rcr", host_rcr<T>, with_carry<alu_rcr>, 0, false, &counts,
+  compare_binary<T>("shr", host_shr<T>, alu_shr,
+                    shift_undefined<shr_overflow, Shift::Right>, false, &counts,
                     m);
+  compare_binary<T>("sar", host_sar<T>, alu_sar,
+                    shift_undefined<sar_overflow, Shift::Arithmetic>, false,
+                    &counts, m);
+  compare_binary<T>("rol", host_rol<T>, alu_rol,
+                    rotate_undefined<left_overflow, false>, false, &counts, m);
+  compare_binary<T>("ror", host_ror<T>, alu_ror,
+                    rotate_undefined<ror_overflow, false>, false, &counts, m);
+  compare_binary<T>("rcl", host_rcl<T>, with_carry<alu_rcl>,
+                    rotate_undefined<left_overflow, true>, false, &counts, m);
+  compare_binary<T>("rcr", host_rcr<T>, with_carry<alu_rcr>,
+                    rotate_undefined<rcr_overflow, true>, false, &counts, m);
+}
+
+// SHLD/SHRD: AF for any count, OF for counts above 1. For 16-bit
+// operands a count above 16 leaves the result and every flag undefined;
+// Intel shifts on through dst:fill:dst (cpu/flags.h), which gives the
+// result and CF SF ZF PF of the same shift with the operands swapped and
+// the count 16 lower: a defined case, which non-Intel hosts run instead.
+template <typename T, bool Left>
+void compare_double_shift(T a, T b, unsigned count, uint64_t flags_in,
+                          Mismatches &m) {
+  constexpr unsigned size = sizeof(T);
+  const unsigned n = masked(size, count);
+  T want = a;
+  const bool beyond = size == 2 && n > 16 && !host_is_intel();
+  if (beyond)
+    want = b;
+  const T host_fill = beyond ? a : b;
+  const uint8_t host_count = static_cast<uint8_t>(beyond ? n - 16 : count);
+  const uint64_t host_flags =
+      Left ? host_shld<T>(want, host_fill, host_count, flags_in)
+           : host_shrd<T>(want, host_fill, host_count, flags_in);
+  Undefined undefined;
+  if (n > 0)
+    undefined.mask = AF;
+  if (n > 1) {
+    undefined.mask |= OF;
+    undefined.intel |= flag_if(Left ? left_overflow(size, a, flags_in)
+                                    : ((b & 1) != 0) != msb(size, a),
+                               OF);
+  }
+  CpuState state = state_with_flags(flags_in);
+  const uint64_t got = Left ? alu_shld(state, size, a, b, count)
+                            : alu_shrd(state, size, a, b, count);
+  const uint64_t want_flags = expected_flags(host_flags, undefined);
+  if (static_cast<T>(got) != want || arith_flags(state) != want_flags)
+    m.note(Left ? "shld" : "shrd", size, a, (uint64_t{b} << 8) | count,
+           flags_in, want, got, want_flags, arith_flags(state));
 }
 
 template <typename T> void double_shifts_for_size(Mismatches &m) {
   std::mt19937_64 rng(sizeof(T) * 104729);
   const std::vector<T> values = operands<T>(rng);
-  for (uint64_t flags_in : kInitialFlags) {
-    for (T a : values) {
-      for (T b : {T{0}, static_cast<T>(~T{0}), values[20], values[30]}) {
+  for (uint64_t flags_in : kInitialFlags)
+    for (T a : values)
+      for (T b : {T{0}, static_cast<T>(~T{0}), values[20], values[30]})
         for (unsigned count = 0; count < 64; count++) {
-          T want = a;
-          uint64_t want_flags = host_shld<T>(want, b, count, flags_in);
-          CpuState state = state_with_flags(flags_in);
-          uint64_t got = alu_shld(state, sizeof(T), a, b, count);
-          if (static_cast<T>(got) != want ||
-              arith_flags(state) != (want_flags & kArithFlags))
-            m.note("shld", sizeof(T), a, (uint64_t{b} << 8) | count, flags_in,
-                   want, got, want_flags & kArithFlags, arith_flags(state));
-          want = a;
-          want_flags = host_shrd<T>(want, b, count, flags_in);
-          state = state_with_flags(flags_in);
-          got = alu_shrd(state, sizeof(T), a, b, count);
-          if (static_cast<T>(got) != want ||
-              arith_flags(state) != (want_flags & kArithFlags))
-            m.note("shrd", sizeof(T), a, (uint64_t{b} << 8) | count, flags_in,
-                   want, got, want_flags & kArithFlags, arith_flags(state));
+          compare_double_shift<T, true>(a, b, count, flags_in, m);
+          compare_double_shift<T, false>(a, b, count, flags_in, m);
         }
-      }
-    }
-  }
+}
+
+// MUL/IMUL define only CF and OF. Intel sets SF and PF from the low half
+// of the result and clears ZF and AF.
+Undefined multiply_undefined(unsigned size, uint64_t low) {
+  return {SF | ZF | AF | PF, result_flags(low, size) & (SF | PF)};
 }
 
 template <typename T> void multiply_for_size(Mismatches &m) {
@@ -303,8 +436,9 @@ template <typename T> void multiply_for_size(Mismatches &m) {
     for (T a : values) {
       for (T b : values) {
         uint64_t want_low, want_high, got_high;
-        uint64_t want_flags =
-            host_mul<T>(a, b, want_low, want_high, flags_in) & kArithFlags;
+        uint64_t want_flags = host_mul<T>(a, b, want_low, want_high, flags_in);
+        want_flags =
+            expected_flags(want_flags, multiply_undefined(sizeof(T), want_low));
         CpuState state = state_with_flags(flags_in);
         uint64_t got_low = alu_mul(state, sizeof(T), a, b, got_high);
         if (got_low != want_low || got_high != want_high ||
@@ -312,8 +446,9 @@ template <typename T> void multiply_for_size(Mismatches &m) {
           m.note("mul", sizeof(T), a, b, flags_in, want_low, got_low,
                  want_flags, arith_flags(state));
 
+        want_flags = host_imul1<T>(a, b, want_low, want_high, flags_in);
         want_flags =
-            host_imul1<T>(a, b, want_low, want_high, flags_in) & kArithFlags;
+            expected_flags(want_flags, multiply_undefined(sizeof(T), want_low));
         state = state_with_flags(flags_in);
         got_low = alu_imul(state, sizeof(T), a, b, got_high);
         if (got_low != want_low || got_high != want_high ||
@@ -323,7 +458,9 @@ template <typename T> void multiply_for_size(Mismatches &m) {
 
         if constexpr (sizeof(T) > 1) {
           T product = a;
-          want_flags = host_imul2<T>(product, b, flags_in) & kArithFlags;
+          want_flags = host_imul2<T>(product, b, flags_in);
+          want_flags = expected_flags(want_flags,
+                                      multiply_undefined(sizeof(T), product));
           state = state_with_flags(flags_in);
           got_low = alu_imul(state, sizeof(T), a, b, got_high);
           if (got_low != product || arith_flags(state) != want_flags)
@@ -335,6 +472,12 @@ template <typename T> void multiply_for_size(Mismatches &m) {
   }
 }
 
+// BSF/BSR define only ZF. Intel sets PF from the index written (from 0
+// for a zero source, which writes nothing) and clears CF OF SF AF.
+Undefined bit_scan_undefined(uint64_t source, uint64_t index) {
+  return {CF | OF | SF | AF | PF, result_flags(source ? index : 0, 1) & PF};
+}
+
 template <typename T> void bit_scan_for_size(Mismatches &m) {
   std::mt19937_64 rng(sizeof(T) * 65537);
   std::vector<T> values = operands<T>(rng);
@@ -344,7 +487,8 @@ template <typename T> void bit_scan_for_size(Mismatches &m) {
   for (uint64_t flags_in : kInitialFlags) {
     for (T source : values) {
       T want = previous;
-      uint64_t want_flags = host_bsf<T>(want, source, flags_in) & kArithFlags;
+      uint64_t want_flags = host_bsf<T>(want, source, flags_in);
+      want_flags = expected_flags(want_flags, bit_scan_undefined(source, want));
       CpuState state = state_with_flags(flags_in);
       uint64_t got = previous;
       alu_bsf(state, sizeof(T), source, got);
@@ -353,7 +497,8 @@ template <typename T> void bit_scan_for_size(Mismatches &m) {
                arith_flags(state));
 
       want = previous;
-      want_flags = host_bsr<T>(want, source, flags_in) & kArithFlags;
+      want_flags = host_bsr<T>(want, source, flags_in);
+      want_flags = expected_flags(want_flags, bit_scan_undefined(source, want));
       state = state_with_flags(flags_in);
       got = previous;
       alu_bsr(state, sizeof(T), source, got);

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "host_vendor.h"
 #include "ops_machine.h"
 
 using namespace sable::cpu;
@@ -291,7 +292,11 @@ void compare_counts(OpsMachine &m, std::initializer_list<uint8_t> prefix,
                  CodeSize::Bits64, insn) == DecodeStatus::Ok);
   REQUIRE(m.execute(insn));
   T want;
-  const uint64_t want_flags = host(source, want);
+  uint64_t want_flags = host(source, want);
+  // LZCNT and TZCNT leave OF SF AF PF undefined and Intel clears them;
+  // other hosts' values there are not Intel's.
+  if (opcode != 0xb8 && !host_is_intel())
+    want_flags &= ~(OF | SF | AF | PF);
   INFO("opcode " << int(opcode) << " size " << sizeof(T) << " source "
                  << uint64_t{source});
   CHECK(static_cast<T>(m.gpr(RAX)) == want);
