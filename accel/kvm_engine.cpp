@@ -390,9 +390,17 @@ std::string KvmEngine::set_debug_points(const cpu::DebugPoints &points) {
 }
 
 void KvmEngine::insert_breakpoints() {
+  if (int3s_.empty())
+    return;
+  // Through the page tables of now: the guest may have switched them since
+  // the breakpoint was set.
+  cpu::CpuState state = vcpus_[0]->get_state();
   for (Int3 &int3 : int3s_) {
+    if (int3.inserted ||
+        !cpu::debug_translate(state, memory_, int3.linear, int3.physical))
+      continue;
     uint8_t *byte = memory_.host_pointer(int3.physical, true);
-    if (!byte || int3.inserted)
+    if (!byte)
       continue;
     int3.original = *byte;
     *byte = 0xcc;
