@@ -441,7 +441,8 @@ void KvmEngine::apply_guest_debug(const std::vector<VcpuRun> &modes) {
                                  : reg.length == 8 ? 2
                                                    : 3;
           debug.arch.debugreg[n] = reg.address;
-          dr7 |= (uint64_t{2} << (n * 2)) | (uint64_t{reg.type} << (16 + n * 4)) |
+          dr7 |= (uint64_t{2} << (n * 2)) |
+                 (uint64_t{reg.type} << (16 + n * 4)) |
                  (uint64_t{length_code} << (18 + n * 4));
         }
         debug.arch.debugreg[7] = dr7;

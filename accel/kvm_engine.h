@@ -151,9 +151,9 @@ private:
   cpu::DebugPoints debug_points_;
   std::vector<DebugRegister> debug_registers_;
   std::vector<Int3> int3s_;
-  std::vector<bool> held_;       // under mutex_
-  std::vector<bool> stepping_;   // written while paused
-  bool shutdown_pending_ = false; // under mutex_
+  std::vector<bool> held_;         // under mutex_
+  std::vector<bool> stepping_;     // written while paused
+  bool shutdown_pending_ = false;  // under mutex_
   uint32_t guest_debug_flags_ = 0; // KVM_CAP_SET_GUEST_DEBUG2, when known
 };
 

@@ -235,9 +235,8 @@ void SoftEngine::pause() {
   }
   kick_all();
   std::unique_lock guard(control_lock_);
-  control_changed_.wait(guard, [&] {
-    return parked_threads_ == active_threads_ || stopping_;
-  });
+  control_changed_.wait(
+      guard, [&] { return parked_threads_ == active_threads_ || stopping_; });
 }
 
 void SoftEngine::resume() {

@@ -45,11 +45,10 @@ bool debug_translate(const CpuState &state, const GuestMemory &memory,
   }
   uint64_t entry;
   if (state.long_mode_active()) {
-    entry = read_entry(memory,
-                       ((state.cr3 & kAddressMask) + (((linear >> 39) & 0x1ff)
-                                                      << 3)) &
-                           a20,
-                       8);
+    entry = read_entry(
+        memory,
+        ((state.cr3 & kAddressMask) + (((linear >> 39) & 0x1ff) << 3)) & a20,
+        8);
     if (!(entry & kPresent))
       return false;
   } else {
@@ -58,16 +57,14 @@ bool debug_translate(const CpuState &state, const GuestMemory &memory,
         memory, ((state.cr3 & 0xffffffe0) + ((linear >> 30) << 3)) & a20, 8);
     if (!(entry & kPresent))
       return false;
-    uint64_t pde = read_entry(memory,
-                              ((entry & kAddressMask) +
-                               (((linear >> 21) & 0x1ff) << 3)) &
-                                  a20,
-                              8);
+    uint64_t pde = read_entry(
+        memory,
+        ((entry & kAddressMask) + (((linear >> 21) & 0x1ff) << 3)) & a20, 8);
     if (!(pde & kPresent))
       return false;
     if (pde & kLarge) {
-      physical = ((pde & kAddressMask & ~0x1fffffull) | (linear & 0x1fffff)) &
-                 a20;
+      physical =
+          ((pde & kAddressMask & ~0x1fffffull) | (linear & 0x1fffff)) & a20;
       return true;
     }
     uint64_t pte = read_entry(
@@ -80,11 +77,9 @@ bool debug_translate(const CpuState &state, const GuestMemory &memory,
   }
   // Long mode: PDPTE, PDE, PTE with 1 GiB and 2 MiB pages.
   for (int shift = 30; shift >= 12; shift -= 9) {
-    entry = read_entry(memory,
-                       ((entry & kAddressMask) +
-                        (((linear >> shift) & 0x1ff) << 3)) &
-                           a20,
-                       8);
+    entry = read_entry(
+        memory,
+        ((entry & kAddressMask) + (((linear >> shift) & 0x1ff) << 3)) & a20, 8);
     if (!(entry & kPresent))
       return false;
     if (shift > 12 && (entry & kLarge)) {

@@ -30,8 +30,7 @@ struct DebugPoints {
   std::vector<uint64_t> hw_breakpoints; // hardware (Z1)
   std::vector<Watchpoint> watchpoints;  // Z2-Z4
   bool empty() const {
-    return breakpoints.empty() && hw_breakpoints.empty() &&
-           watchpoints.empty();
+    return breakpoints.empty() && hw_breakpoints.empty() && watchpoints.empty();
   }
 };
 

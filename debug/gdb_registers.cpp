@@ -53,7 +53,7 @@ struct Description {
 
 // GDB's register order for the general registers, as cpu::CpuState's GPR
 // numbers (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi in encoding order).
-constexpr unsigned kAmd64Gprs[16] = {0, 3, 1, 2, 6, 7, 5, 4,
+constexpr unsigned kAmd64Gprs[16] = {0, 3, 1,  2,  6,  7,  5,  4,
                                      8, 9, 10, 11, 12, 13, 14, 15};
 const char *const kAmd64GprNames[16] = {
     "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
@@ -83,7 +83,8 @@ const char *const kTypes = R"(  <flags id="i386_eflags" size="4">
   </flags>
 )";
 
-const char *const kSseTypes = R"(  <vector id="v4f" type="ieee_single" count="4"/>
+const char *const kSseTypes =
+    R"(  <vector id="v4f" type="ieee_single" count="4"/>
   <vector id="v2d" type="ieee_double" count="2"/>
   <vector id="v16i8" type="int8" count="16"/>
   <vector id="v8i16" type="int16" count="8"/>
@@ -123,17 +124,18 @@ Description build(Arch arch) {
   Feature core{"org.gnu.gdb.i386.core", {}};
   auto add = [](Feature &f, std::string name, unsigned bits, std::string type,
                 Kind kind, unsigned index = 0) {
-    f.registers.push_back({std::move(name), bits, std::move(type), kind, index});
+    f.registers.push_back(
+        {std::move(name), bits, std::move(type), kind, index});
   };
   if (wide) {
     for (unsigned i = 0; i < 16; ++i)
-      add(core, kAmd64GprNames[i], 64,
-          i == 6 || i == 7 ? "data_ptr" : "int64", Kind::Gpr, kAmd64Gprs[i]);
+      add(core, kAmd64GprNames[i], 64, i == 6 || i == 7 ? "data_ptr" : "int64",
+          Kind::Gpr, kAmd64Gprs[i]);
     add(core, "rip", 64, "code_ptr", Kind::Rip);
   } else {
     for (unsigned i = 0; i < 8; ++i)
-      add(core, kI386GprNames[i], 32,
-          i == 4 || i == 5 ? "data_ptr" : "int32", Kind::Gpr, i);
+      add(core, kI386GprNames[i], 32, i == 4 || i == 5 ? "data_ptr" : "int32",
+          Kind::Gpr, i);
     add(core, "eip", 32, "code_ptr", Kind::Rip);
   }
   add(core, "eflags", 32, "i386_eflags", Kind::Eflags);
@@ -179,8 +181,8 @@ Description build(Arch arch) {
     xml += kSseTypes;
     for (const Register &r : feature.registers) {
       xml += "    <reg name=\"" + r.name + "\" bitsize=\"" +
-             std::to_string(r.bits) + "\" type=\"" + r.type +
-             "\" regnum=\"" + std::to_string(regnum++) + "\"";
+             std::to_string(r.bits) + "\" type=\"" + r.type + "\" regnum=\"" +
+             std::to_string(regnum++) + "\"";
       if (r.kind == Kind::Xmm || r.kind == Kind::Mxcsr)
         xml += " group=\"vector\"";
       else if (r.kind == Kind::St || r.kind >= Kind::Fctrl)
@@ -256,7 +258,9 @@ Arch arch_for(const cpu::CpuState &state) {
   return Arch::X86_64;
 }
 
-const std::string &target_xml(Arch arch) { return description(arch).xml; }
+const std::string &target_xml(Arch arch) {
+  return description(arch).xml;
+}
 
 unsigned register_count(Arch arch) {
   return static_cast<unsigned>(description(arch).registers.size());

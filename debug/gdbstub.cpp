@@ -145,8 +145,8 @@ GdbStub::GdbStub(const GdbStubConfig &config) : config_(config) {
                              "': " + gai_strerror(error));
   std::string failure = "no address";
   for (addrinfo *ai = found; ai && listen_fd_ < 0; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       failure = std::strerror(errno);
       continue;
@@ -162,8 +162,8 @@ GdbStub::GdbStub(const GdbStubConfig &config) : config_(config) {
   }
   freeaddrinfo(found);
   if (listen_fd_ < 0)
-    throw std::runtime_error("-gdb: cannot listen on " + host + ":" +
-                             service + ": " + failure);
+    throw std::runtime_error("-gdb: cannot listen on " + host + ":" + service +
+                             ": " + failure);
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
   getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&bound), &length);
@@ -368,8 +368,8 @@ bool GdbStub::read_input() {
 void GdbStub::send_raw(const std::string &bytes) {
   size_t done = 0;
   while (fd_ >= 0 && done < bytes.size()) {
-    ssize_t sent = send(fd_, bytes.data() + done, bytes.size() - done,
-                        MSG_NOSIGNAL);
+    ssize_t sent =
+        send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno == EINTR)
         continue;
@@ -678,9 +678,9 @@ std::optional<std::string> GdbStub::v_packet(const std::string &packet) {
     size_t pos = std::strlen("vCont");
     while (pos < packet.size() && packet[pos] == ';') {
       size_t end = packet.find(';', pos + 1);
-      std::string action = packet.substr(pos + 1, end == std::string::npos
-                                                      ? std::string::npos
-                                                      : end - pos - 1);
+      std::string action =
+          packet.substr(pos + 1, end == std::string::npos ? std::string::npos
+                                                          : end - pos - 1);
       pos = end == std::string::npos ? packet.size() : end;
       if (action.empty())
         return "E22";
@@ -854,9 +854,9 @@ std::string GdbStub::write_memory(const std::string &args, bool binary) {
 std::string GdbStub::breakpoint(const std::string &args, bool insert) {
   size_t pos = 0;
   uint64_t type, address, kind;
-  if (!parse_hex(args, pos, type) || pos >= args.size() ||
-      args[pos++] != ',' || !parse_hex(args, pos, address) ||
-      pos >= args.size() || args[pos++] != ',' || !parse_hex(args, pos, kind))
+  if (!parse_hex(args, pos, type) || pos >= args.size() || args[pos++] != ',' ||
+      !parse_hex(args, pos, address) || pos >= args.size() ||
+      args[pos++] != ',' || !parse_hex(args, pos, kind))
     return "E22";
   cpu::DebugPoints points = points_;
   auto erase_one = [](auto &list, const auto &value) {
@@ -933,7 +933,8 @@ std::string GdbStub::monitor(const std::string &line) {
       cpu::CpuState state = config_.engine->get_state(i);
       char row[96];
       std::snprintf(row, sizeof row, "%c CPU #%u: pc=0x%016" PRIx64 "%s\n",
-                    i == g_vcpu_ ? '*' : ' ', i, state.seg[cpu::CS].base + state.rip,
+                    i == g_vcpu_ ? '*' : ' ', i,
+                    state.seg[cpu::CS].base + state.rip,
                     state.halted ? " (halted)" : "");
       out += row;
     }

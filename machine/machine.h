@@ -122,7 +122,7 @@ private:
   std::unique_ptr<GdbStub> gdbstub_;
   std::mutex reset_lock_;
   std::condition_variable reset_done_;
-  uint64_t resets_ = 0;    // under reset_lock_
+  uint64_t resets_ = 0;   // under reset_lock_
   bool run_over_ = false; // under reset_lock_
 };
 

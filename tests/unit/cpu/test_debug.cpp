@@ -140,13 +140,15 @@ TEST_CASE("debug: a watchpoint sees stores the inline fast path would take") {
   m.protected_mode();
   m.state().rip = kCode;
   m.state().gpr[RSP] = 0x8000;
-  m.put_bytes(kCode, {
-                         0x8b, 0x0d, 0x08, 0x90, 0x00, 0x00,       // mov ecx, [kData+8]
-                         0xc7, 0x05, 0x00, 0x90, 0x00, 0x00, 0x2a, // mov dword [kData], 42
-                         0x00, 0x00, 0x00,                         //
-                         0x90,                                     // nop
-                         0xf4,                                     // hlt
-                     });
+  m.put_bytes(kCode,
+              {
+                  0x8b, 0x0d, 0x08, 0x90, 0x00, 0x00, // mov ecx, [kData+8]
+                  0xc7, 0x05, 0x00, 0x90, 0x00, 0x00,
+                  0x2a,             // mov dword [kData], 42
+                  0x00, 0x00, 0x00, //
+                  0x90,             // nop
+                  0xf4,             // hlt
+              });
   m.memory.mark_dirty(kData, 0x1000);
   DebugPoints points;
   points.watchpoints.push_back({kData, 4, WatchKind::Write});

@@ -215,8 +215,8 @@ TEST_CASE("gdbstub: the target description follows the guest's mode") {
   for (int piece = 0; piece < 16; ++piece) {
     char offset[32];
     std::snprintf(offset, sizeof offset, "%zx", xml.size());
-    std::string reply = gdb.ask(
-        std::string("qXfer:features:read:target.xml:") + offset + ",fff");
+    std::string reply = gdb.ask(std::string("qXfer:features:read:target.xml:") +
+                                offset + ",fff");
     REQUIRE(!reply.empty());
     xml += reply.substr(1);
     if (reply[0] == 'l')
