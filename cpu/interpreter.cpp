@@ -236,6 +236,8 @@ void Cpu::request_exit() {
 }
 
 StopReason Cpu::run(uint64_t max_blocks) {
+  // The debugger changes these only while the vCPU is stopped.
+  const bool debugging = debug != nullptr || single_step;
   CpuState &s = state;
   for (uint64_t done = 0; done < max_blocks; ++done) {
     // A plain load first: the exchange is a locked instruction.
@@ -315,7 +317,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
       const Instruction &insn = block->instructions[i];
       // Breakpoints stop before the instruction; a single step starts
       // with the instruction under it.
-      if (debug && !(i == 0 && single_step) && at_breakpoint())
+      if (debugging && debug && !(i == 0 && single_step) && at_breakpoint())
         return StopReason::Debug;
       if (check_limit && s.rip + insn.length - 1 > s.seg[CS].limit) {
         fault(EXC_GP, 0);
@@ -336,13 +338,15 @@ StopReason Cpu::run(uint64_t max_blocks) {
       s.rip = next_rip;
       if (shadowed)
         s.interrupt_shadow = false;
-      if (watch_triggered) {
-        // debug_hit was filled in by check_watchpoints.
-        watch_triggered = false;
-        return StopReason::Debug;
+      if (debugging) [[unlikely]] {
+        if (watch_triggered) {
+          // debug_hit was filled in by check_watchpoints.
+          watch_triggered = false;
+          return StopReason::Debug;
+        }
+        if (single_step)
+          return stepped();
       }
-      if (single_step)
-        return stepped();
       // A store into this block (self-modifying code), HLT, or a change
       // of the physical memory layout (PAM, BAR moves) ends it.
       if (!block->valid.load(std::memory_order_relaxed) || s.halted ||
