@@ -2,10 +2,11 @@
 # Drives the real gdb in batch mode against sable's gdbstub and the test
 # kernel (target.c), as a person would with `sable -s -S` and `gdb -x`.
 # usage: gdb-session.sh SABLE KERNEL ACCEL CPUS
-#   CPUS 1: break at a function, continue, read registers, arguments and a
-#   variable, a write watchpoint with its old and new value, single step,
-#   interrupt the looping guest, monitor commands, physical memory mode,
-#   then detach: the guest runs on to its isa-debug-exit status 87.
+#   CPUS 1: break at a function, continue, reset the machine from gdb and
+#   meet the breakpoint again, read registers, arguments and a variable,
+#   a write watchpoint with its old and new value, single step, interrupt
+#   the looping guest, monitor commands, physical memory mode, then
+#   detach: the guest runs on to its isa-debug-exit status 87.
 #   CPUS 2: the same stops, and `info threads` lists both CPUs, each
 #   showing its own registers.
 # Exits 77 (ctest: skipped) when this sable cannot run the configuration.
@@ -74,6 +75,10 @@ GDB
   echo "$break add"
   cat <<'GDB'
 continue
+monitor system_reset
+maintenance flush register-cache
+printf "after-reset-at-start=%d\n", $pc == (unsigned)&_start
+continue
 info symbol $pc
 printf "sum=%d\n", a + b
 printf "stack-ok=%d\n", $esp > (unsigned)&stack_bottom && $esp < (unsigned)&stack_top
@@ -135,6 +140,7 @@ fi
 expected=(
   "add + "
   "Breakpoint 1, add (a=40, b=2)"
+  "after-reset-at-start=1"
   "sum=42"
   "stack-ok=1"
   "eflags"
