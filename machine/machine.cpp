@@ -485,6 +485,10 @@ void Machine::add_kernel_for_firmware(FwCfg &fw_cfg) {
 void Machine::create_gdbstub() {
   if (options_.gdb.empty())
     return;
+  // -S: the vCPUs wait for the debugger's first continue. Paused before
+  // the stub listens, so a debugger's continue cannot come before it.
+  if (options_.start_paused)
+    engine_->pause();
   // tcp:[HOST]:PORT, HOST possibly an IPv6 address in brackets.
   std::string spec = options_.gdb.substr(4);
   size_t colon = spec.rfind(':');
@@ -511,9 +515,6 @@ void Machine::reset_and_wait() {
 
 int Machine::run() {
   loop_.start();
-  // -S: the vCPUs wait for the debugger's first continue.
-  if (options_.start_paused)
-    engine_->pause();
   for (;;) {
     RunOutcome outcome = engine_->run();
     if (outcome == RunOutcome::Reset && !exit_requested_ &&
