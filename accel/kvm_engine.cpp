@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <thread>
 
+#include "cpu/debug.h"
 #include "machine/log.h"
 #include "machine/memory.h"
 #include "machine/state.h"
@@ -29,7 +30,7 @@ int vm_extension(int vm_fd, int capability) {
 KvmEngine::KvmEngine(GuestMemory &memory, IoPortBus &io, unsigned vcpu_count,
                      const std::optional<cpu::CpuState> &boot_state,
                      const KvmOptions &options)
-    : options_(options), system_(options.device) {
+    : options_(options), system_(options.device), memory_(memory) {
   check_capabilities(vcpu_count);
   vm_ = kvm::UniqueFd(
       kvm::checked_ioctl(system_.fd(), KVM_CREATE_VM, 0ul, "KVM_CREATE_VM"));
@@ -64,6 +65,11 @@ KvmEngine::KvmEngine(GuestMemory &memory, IoPortBus &io, unsigned vcpu_count,
         std::find(features_.msr_indices.begin(), features_.msr_indices.end(),
                   entry.index) == features_.msr_indices.end())
       features_.msr_indices.push_back(entry.index);
+
+  int debug_flags = vm_extension(vm, KVM_CAP_SET_GUEST_DEBUG2);
+  guest_debug_flags_ = debug_flags > 0 ? static_cast<uint32_t>(debug_flags) : 0;
+  held_.assign(vcpu_count, false);
+  stepping_.assign(vcpu_count, false);
 
   for (const kvm_cpuid_entry2 &entry : system_.supported_cpuid())
     if (entry.function == 1)
@@ -224,8 +230,11 @@ void KvmEngine::pause() {
   }
   changed_.notify_all();
   kick_all();
-  std::unique_lock lock(mutex_);
-  changed_.wait(lock, [this] { return paused_threads_ == active_threads_; });
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return paused_threads_ == active_threads_; });
+  }
+  remove_breakpoints();
 }
 
 void KvmEngine::resume() {
@@ -246,16 +255,221 @@ void KvmEngine::kick_all() {
     vcpu->kick();
 }
 
-bool KvmEngine::checkpoint() {
+bool KvmEngine::checkpoint(unsigned vcpu) {
   std::unique_lock lock(mutex_);
-  if (pause_requested_ && !stop_requested_) {
+  auto may_run = [&] {
+    return (!pause_requested_ && !held_[vcpu]) || stop_requested_;
+  };
+  if (!may_run()) {
     ++paused_threads_;
     changed_.notify_all();
-    changed_.wait(lock,
-                  [this] { return !pause_requested_ || stop_requested_; });
+    changed_.wait(lock, may_run);
     --paused_threads_;
   }
+  if (shutdown_pending_ && !stop_requested_) {
+    // A triple fault the debugger saw: what it would have done now.
+    shutdown_pending_ = false;
+    stop_requested_ = true;
+    outcome_ = options_.no_reboot ? RunOutcome::Shutdown : RunOutcome::Reset;
+    update_interrupted();
+    lock.unlock();
+    changed_.notify_all();
+    kick_all();
+    return false;
+  }
   return !stop_requested_;
+}
+
+void KvmEngine::debug_stop(const cpu::DebugEvent &event) {
+  {
+    std::lock_guard guard(mutex_);
+    pause_requested_ = true;
+    update_interrupted();
+  }
+  changed_.notify_all();
+  kick_all();
+  if (debug_handler_)
+    debug_handler_(event);
+}
+
+bool KvmEngine::debug_shutdown(unsigned vcpu) {
+  if (!debug_handler_)
+    return false;
+  {
+    std::lock_guard guard(mutex_);
+    shutdown_pending_ = true;
+  }
+  cpu::DebugEvent event;
+  event.kind = cpu::DebugEvent::Kind::TripleFault;
+  event.vcpu = vcpu;
+  debug_stop(event);
+  return true;
+}
+
+void KvmEngine::debug_exit(unsigned vcpu, const kvm_debug_exit_arch &arch) {
+  constexpr uint64_t kDr6SingleStep = 1u << 14;
+  cpu::DebugEvent event;
+  event.vcpu = vcpu;
+  bool ours = false;
+  if (arch.exception == cpu::EXC_BP) {
+    for (const Int3 &int3 : int3s_)
+      if (int3.linear == arch.pc) {
+        event.kind = cpu::DebugEvent::Kind::Breakpoint;
+        ours = true;
+      }
+  } else if (arch.exception == cpu::EXC_DB) {
+    if ((arch.dr6 & kDr6SingleStep) && stepping_[vcpu]) {
+      event.kind = cpu::DebugEvent::Kind::Step;
+      ours = true;
+    } else {
+      for (size_t i = 0; i < debug_registers_.size() && !ours; ++i) {
+        if (!(arch.dr6 & (1u << i)))
+          continue;
+        const DebugRegister &reg = debug_registers_[i];
+        ours = true;
+        if (reg.watch) {
+          event.kind = cpu::DebugEvent::Kind::Watchpoint;
+          event.address = std::max(reg.address, reg.watchpoint.address);
+          event.watch = reg.watchpoint.kind;
+        } else {
+          event.kind = cpu::DebugEvent::Kind::HwBreakpoint;
+        }
+      }
+    }
+  }
+  if (!ours) {
+    vcpus_[vcpu]->inject_exception(static_cast<uint8_t>(arch.exception));
+    return;
+  }
+  stepping_[vcpu] = false;
+  debug_stop(event);
+}
+
+void KvmEngine::set_debug_handler(DebugHandler handler) {
+  debug_handler_ = std::move(handler);
+}
+
+std::string KvmEngine::set_debug_points(const cpu::DebugPoints &points) {
+  if ((!points.empty()) && system_.extension(KVM_CAP_SET_GUEST_DEBUG) <= 0)
+    return "KVM lacks KVM_CAP_SET_GUEST_DEBUG";
+  std::vector<DebugRegister> registers;
+  for (uint64_t address : points.hw_breakpoints)
+    registers.push_back({address, 0, 1, false, {}});
+  // Any length: aligned pieces of 1, 2, 4 or 8 bytes, one register each.
+  for (const cpu::Watchpoint &watch : points.watchpoints) {
+    unsigned type = watch.kind == cpu::WatchKind::Write ? 1 : 3;
+    uint64_t address = watch.address, end = watch.address + watch.length;
+    while (address < end && registers.size() <= 4) {
+      unsigned length = 8;
+      while (length > 1 && ((address & (length - 1)) || address + length > end))
+        length /= 2;
+      registers.push_back({address, type, length, true, watch});
+      address += length;
+    }
+  }
+  if (registers.size() > 4)
+    return "the hardware breakpoints and watchpoints need more than the 4 "
+           "debug registers";
+  std::vector<Int3> int3s;
+  if (!points.breakpoints.empty()) {
+    cpu::CpuState state = vcpus_[0]->get_state();
+    for (uint64_t address : points.breakpoints) {
+      Int3 int3;
+      int3.linear = address;
+      if (!cpu::debug_translate(state, memory_, address, int3.physical) ||
+          !memory_.host_pointer(int3.physical, true))
+        return "no RAM at the breakpoint address";
+      int3s.push_back(int3);
+    }
+  }
+  remove_breakpoints();
+  debug_points_ = points;
+  debug_registers_ = std::move(registers);
+  int3s_ = std::move(int3s);
+  return "";
+}
+
+void KvmEngine::insert_breakpoints() {
+  if (int3s_.empty())
+    return;
+  // Through the page tables of now: the guest may have switched them since
+  // the breakpoint was set.
+  cpu::CpuState state = vcpus_[0]->get_state();
+  for (Int3 &int3 : int3s_) {
+    if (int3.inserted ||
+        !cpu::debug_translate(state, memory_, int3.linear, int3.physical))
+      continue;
+    uint8_t *byte = memory_.host_pointer(int3.physical, true);
+    if (!byte)
+      continue;
+    int3.original = *byte;
+    *byte = 0xcc;
+    int3.inserted = true;
+  }
+}
+
+void KvmEngine::remove_breakpoints() {
+  // Newest first, so two breakpoints on one byte restore the original.
+  for (auto it = int3s_.rbegin(); it != int3s_.rend(); ++it) {
+    if (!it->inserted)
+      continue;
+    uint8_t *byte = memory_.host_pointer(it->physical, true);
+    // A guest store over the INT3 wins over the saved byte.
+    if (byte && *byte == 0xcc)
+      *byte = it->original;
+    it->inserted = false;
+  }
+}
+
+void KvmEngine::apply_guest_debug(const std::vector<VcpuRun> &modes) {
+  bool attached = static_cast<bool>(debug_handler_);
+  for (unsigned i = 0; i < vcpu_count(); ++i) {
+    bool step = attached && i < modes.size() && modes[i] == VcpuRun::Step;
+    stepping_[i] = step;
+    kvm_guest_debug debug{};
+    if (attached && (step || !debug_points_.empty())) {
+      debug.control = KVM_GUESTDBG_ENABLE;
+      if (!int3s_.empty())
+        debug.control |= KVM_GUESTDBG_USE_SW_BP;
+      if (!debug_registers_.empty()) {
+        debug.control |= KVM_GUESTDBG_USE_HW_BP;
+        uint64_t dr7 = 0x600;
+        for (size_t n = 0; n < debug_registers_.size(); ++n) {
+          const DebugRegister &reg = debug_registers_[n];
+          unsigned length_code = reg.length == 1   ? 0
+                                 : reg.length == 2 ? 1
+                                 : reg.length == 8 ? 2
+                                                   : 3;
+          debug.arch.debugreg[n] = reg.address;
+          dr7 |= (uint64_t{2} << (n * 2)) |
+                 (uint64_t{reg.type} << (16 + n * 4)) |
+                 (uint64_t{length_code} << (18 + n * 4));
+        }
+        debug.arch.debugreg[7] = dr7;
+      }
+      if (step) {
+        debug.control |= KVM_GUESTDBG_SINGLESTEP;
+        if (guest_debug_flags_ & KVM_GUESTDBG_BLOCKIRQ)
+          debug.control |= KVM_GUESTDBG_BLOCKIRQ;
+      }
+    }
+    if (system_.extension(KVM_CAP_SET_GUEST_DEBUG) > 0)
+      vcpus_[i]->set_guest_debug(debug);
+  }
+}
+
+void KvmEngine::resume_debug(const std::vector<VcpuRun> &modes) {
+  apply_guest_debug(modes);
+  if (debug_handler_)
+    insert_breakpoints();
+  {
+    std::lock_guard guard(mutex_);
+    for (unsigned i = 0; i < vcpu_count(); ++i)
+      held_[i] = i < modes.size() && modes[i] == VcpuRun::Hold;
+    pause_requested_ = false;
+    update_interrupted();
+  }
+  changed_.notify_all();
 }
 
 uint64_t KvmEngine::interrupt_generation() {
@@ -289,6 +503,10 @@ void KvmEngine::KvmIrqSink::set_irq(unsigned gsi, bool level) {
 }
 
 void KvmEngine::reset() {
+  {
+    std::lock_guard guard(mutex_);
+    shutdown_pending_ = false;
+  }
   if (options_.irqchip)
     pristine_vm_.restore_devices(vm_.get());
   for (unsigned i = 0; i < vcpu_count(); ++i) {

@@ -64,6 +64,12 @@ public:
   void reset() override;
   cpu::CpuState get_state(unsigned vcpu) override;
   void set_state(unsigned vcpu, const cpu::CpuState &state) override;
+  // Software breakpoints are INT3 bytes in guest memory while the guest
+  // runs, removed whenever it is paused (so the debugger never sees them);
+  // hardware breakpoints and watchpoints share the four debug registers.
+  void set_debug_handler(DebugHandler handler) override;
+  std::string set_debug_points(const cpu::DebugPoints &points) override;
+  void resume_debug(const std::vector<VcpuRun> &modes) override;
   void save(StateWriter &out) override;
   void load(StateReader &in) override;
 
@@ -88,7 +94,14 @@ private:
   void set_power_on_state(unsigned vcpu);
   void kick_all();
 
-  bool checkpoint() override;
+  bool checkpoint(unsigned vcpu) override;
+  void debug_exit(unsigned vcpu, const kvm_debug_exit_arch &arch) override;
+  bool debug_shutdown(unsigned vcpu) override;
+  // On a vCPU thread: pause everything and tell the debugger.
+  void debug_stop(const cpu::DebugEvent &event);
+  void insert_breakpoints();
+  void remove_breakpoints();
+  void apply_guest_debug(const std::vector<VcpuRun> &modes);
   bool run_interrupted() override { return interrupted_.load(); }
   // Under mutex_: keeps interrupted_ in step with the requests.
   void update_interrupted();
@@ -118,6 +131,30 @@ private:
   unsigned paused_threads_ = 0;
   uint64_t interrupt_generation_ = 0;
   std::atomic<bool> interrupted_{false};
+
+  // The debugger's state; changed only while paused.
+  struct DebugRegister {
+    uint64_t address;
+    unsigned type;   // DR7 R/W: 0 execute, 1 write, 3 read or write
+    unsigned length; // bytes: 1, 2, 4 or 8
+    bool watch;      // a watchpoint (else a hardware breakpoint)
+    cpu::Watchpoint watchpoint;
+  };
+  struct Int3 {
+    uint64_t linear;
+    uint64_t physical;
+    uint8_t original = 0;
+    bool inserted = false;
+  };
+  GuestMemory &memory_;
+  DebugHandler debug_handler_;
+  cpu::DebugPoints debug_points_;
+  std::vector<DebugRegister> debug_registers_;
+  std::vector<Int3> int3s_;
+  std::vector<bool> held_;         // under mutex_
+  std::vector<bool> stepping_;     // written while paused
+  bool shutdown_pending_ = false;  // under mutex_
+  uint32_t guest_debug_flags_ = 0; // KVM_CAP_SET_GUEST_DEBUG2, when known
 };
 
 } // namespace sable

@@ -187,6 +187,23 @@ void KvmVcpu::set_mp_state(uint32_t mp_state) {
   checked_ioctl(fd_.get(), KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE");
 }
 
+void KvmVcpu::set_guest_debug(const kvm_guest_debug &debug) {
+  kvm_guest_debug copy = debug;
+  checked_ioctl(fd_.get(), KVM_SET_GUEST_DEBUG, &copy, "KVM_SET_GUEST_DEBUG");
+}
+
+void KvmVcpu::inject_exception(uint8_t vector) {
+  int fd = fd_.get();
+  kvm_vcpu_events events{};
+  checked_ioctl(fd, KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS");
+  events.flags = 0;
+  events.exception.injected = 1;
+  events.exception.nr = vector;
+  events.exception.has_error_code = 0;
+  events.exception.error_code = 0;
+  checked_ioctl(fd, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS");
+}
+
 VcpuSnapshot KvmVcpu::snapshot() {
   VcpuSnapshot snapshot;
   snapshot.capture(fd_.get(), features_);
@@ -233,7 +250,7 @@ void KvmVcpu::run_loop_body() {
   for (;;) {
     if (exit_needs_completion_ && host_.run_interrupted())
       complete_pending_exit();
-    if (!host_.checkpoint())
+    if (!host_.checkpoint(index_))
       return;
     if (halted_ && !wait_while_halted())
       continue;
@@ -286,8 +303,13 @@ void KvmVcpu::handle_exit() {
   case KVM_EXIT_INTR:
     break;
   case KVM_EXIT_SHUTDOWN:
+    if (host_.debug_shutdown(index_))
+      break;
     host_.request_stop(wiring_.no_reboot ? RunOutcome::Shutdown
                                          : RunOutcome::Reset);
+    break;
+  case KVM_EXIT_DEBUG:
+    host_.debug_exit(index_, run_->debug.arch);
     break;
   case KVM_EXIT_SYSTEM_EVENT:
     switch (run_->system_event.type) {

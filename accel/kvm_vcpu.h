@@ -28,9 +28,15 @@ namespace sable::kvm {
 class VcpuHost {
 public:
   virtual ~VcpuHost() = default;
-  // Between two KVM_RUNs: blocks while the engine is paused; false when
-  // the run is over.
-  virtual bool checkpoint() = 0;
+  // Between two KVM_RUNs: blocks while the engine is paused (or holds
+  // this vCPU for the debugger); false when the run is over.
+  virtual bool checkpoint(unsigned vcpu) = 0;
+  // KVM_EXIT_DEBUG: a breakpoint, watchpoint or single step of the
+  // debugger's (the vCPU then stops), or the guest's own #DB/#BP, which
+  // the engine hands back to the guest.
+  virtual void debug_exit(unsigned vcpu, const kvm_debug_exit_arch &arch) = 0;
+  // A triple fault: true when a debugger takes it (the vCPU stops).
+  virtual bool debug_shutdown(unsigned vcpu) = 0;
   // Whether a pause or the end of the run has been requested; cheap, for
   // the loop to finish an exit KVM still has to complete first.
   virtual bool run_interrupted() = 0;
@@ -72,6 +78,10 @@ public:
   cpu::CpuState get_state();
   void set_state(const cpu::CpuState &state);
   void set_mp_state(uint32_t mp_state);
+  // KVM_SET_GUEST_DEBUG; only while the loop is not running or is paused.
+  void set_guest_debug(const kvm_guest_debug &debug);
+  // Hands an exception KVM stopped on for the debugger back to the guest.
+  void inject_exception(uint8_t vector);
   VcpuSnapshot snapshot();
   void restore(const VcpuSnapshot &snapshot);
 

@@ -52,6 +52,7 @@ SoftEngine::SoftEngine(const Config &config) : config_(config) {
     vcpus_.push_back(std::move(vcpu));
   }
   synchronize_tscs();
+  held_.assign(vcpus_.size(), false);
 }
 
 SoftEngine::~SoftEngine() {
@@ -66,10 +67,10 @@ unsigned SoftEngine::current_vcpu() {
 }
 
 RunOutcome SoftEngine::run() {
-  stopping_ = false;
-  outcome_ = RunOutcome::Stopped;
   {
     std::lock_guard guard(control_lock_);
+    stopping_ = false;
+    outcome_ = RunOutcome::Stopped;
     running_ = unsigned(vcpus_.size());
   }
   for (auto &vcpu : vcpus_)
@@ -83,9 +84,15 @@ void SoftEngine::vcpu_loop(Runner &vcpu) {
   this_thread_vcpu = vcpu.index;
   this_thread_engine = this;
   while (!stopping_) {
-    wait_while_paused();
+    wait_while_paused(vcpu.index);
     if (stopping_)
       break;
+    if (vcpu.shutdown_pending) {
+      vcpu.shutdown_pending = false;
+      request_stop(config_.no_reboot ? RunOutcome::Shutdown
+                                     : RunOutcome::Reset);
+      break;
+    }
     if (!prepare_to_run(vcpu)) {
       sleep_until_woken(vcpu);
       continue;
@@ -98,8 +105,20 @@ void SoftEngine::vcpu_loop(Runner &vcpu) {
       sleep_until_woken(vcpu);
       break;
     case cpu::StopReason::Shutdown:
+      if (debug_handler_) {
+        vcpu.shutdown_pending = true;
+        cpu::DebugEvent event;
+        event.kind = cpu::DebugEvent::Kind::TripleFault;
+        event.vcpu = vcpu.index;
+        debug_stop(event);
+        break;
+      }
       request_stop(config_.no_reboot ? RunOutcome::Shutdown
                                      : RunOutcome::Reset);
+      break;
+    case cpu::StopReason::Debug:
+      vcpu.cpu->single_step = false;
+      debug_stop(vcpu.cpu->debug_hit);
       break;
     }
   }
@@ -166,14 +185,25 @@ void SoftEngine::sleep_until_woken(Runner &vcpu) {
   vcpu.kicked = false;
 }
 
-void SoftEngine::wait_while_paused() {
+void SoftEngine::wait_while_paused(unsigned index) {
   std::unique_lock guard(control_lock_);
-  if (!paused_ || stopping_)
+  auto may_run = [&] { return (!paused_ && !held_[index]) || stopping_; };
+  if (may_run())
     return;
   ++parked_;
   control_changed_.notify_all();
-  control_changed_.wait(guard, [&] { return !paused_ || stopping_; });
+  control_changed_.wait(guard, may_run);
   --parked_;
+}
+
+void SoftEngine::debug_stop(const cpu::DebugEvent &event) {
+  {
+    std::lock_guard guard(control_lock_);
+    paused_ = true;
+  }
+  kick_all();
+  if (debug_handler_)
+    debug_handler_(event);
 }
 
 void SoftEngine::kick(Runner &vcpu) {
@@ -268,6 +298,30 @@ void SoftEngine::resume() {
   control_changed_.notify_all();
 }
 
+void SoftEngine::set_debug_handler(DebugHandler handler) {
+  debug_handler_ = std::move(handler);
+}
+
+std::string SoftEngine::set_debug_points(const cpu::DebugPoints &points) {
+  debug_points_ = points;
+  for (auto &vcpu : vcpus_)
+    vcpu->cpu->debug = debug_points_.empty() ? nullptr : &debug_points_;
+  return "";
+}
+
+void SoftEngine::resume_debug(const std::vector<VcpuRun> &modes) {
+  {
+    std::lock_guard guard(control_lock_);
+    for (size_t i = 0; i < vcpus_.size(); ++i) {
+      VcpuRun mode = i < modes.size() ? modes[i] : VcpuRun::Continue;
+      held_[i] = mode == VcpuRun::Hold;
+      vcpus_[i]->cpu->single_step = mode == VcpuRun::Step;
+    }
+    paused_ = false;
+  }
+  control_changed_.notify_all();
+}
+
 // With the vCPU threads stopped.
 void SoftEngine::reset() {
   for (size_t i = 0; i < vcpus_.size(); ++i) {
@@ -277,6 +331,7 @@ void SoftEngine::reset() {
     vcpu.startup_vector = -1;
     vcpu.kicked = false;
     vcpu.nmi.store(false, std::memory_order_relaxed);
+    vcpu.shutdown_pending = false;
   }
   synchronize_tscs();
 }

@@ -55,6 +55,9 @@ public:
   void reset() override;
   cpu::CpuState get_state(unsigned vcpu) override;
   void set_state(unsigned vcpu, const cpu::CpuState &state) override;
+  void set_debug_handler(DebugHandler handler) override;
+  std::string set_debug_points(const cpu::DebugPoints &points) override;
+  void resume_debug(const std::vector<VcpuRun> &modes) override;
   void save(StateWriter &out) override;
   void load(StateReader &in) override;
 
@@ -89,6 +92,8 @@ private:
     // The vector of a SIPI received while waiting, or -1.
     int startup_vector = -1;
     std::atomic<bool> nmi{false};
+    // A triple fault reported to the debugger: resuming acts on it.
+    bool shutdown_pending = false;
   };
 
   void vcpu_loop(Runner &vcpu);
@@ -97,7 +102,9 @@ private:
   bool prepare_to_run(Runner &vcpu);
   void start_application_processor(Runner &vcpu, uint8_t vector);
   void sleep_until_woken(Runner &vcpu);
-  void wait_while_paused();
+  void wait_while_paused(unsigned index);
+  // On the vCPU's thread: pause everything and tell the debugger.
+  void debug_stop(const cpu::DebugEvent &event);
   void kick(Runner &vcpu);
   // TSC-deadline timers count from the CPU's TSC offset.
   static void sync_apic_tsc(cpu::Cpu &cpu);
@@ -113,9 +120,13 @@ private:
   std::mutex control_lock_;
   std::condition_variable control_changed_;
   bool paused_ = false;
-  // vCPU threads inside run(), and those of them parked by pause().
+  // Under control_lock_: vCPU threads inside run(), those of them parked
+  // by pause() or the debugger, and the vCPUs the debugger keeps stopped.
   unsigned running_ = 0;
   unsigned parked_ = 0;
+  std::vector<bool> held_;
+  DebugHandler debug_handler_;
+  cpu::DebugPoints debug_points_;
 };
 
 } // namespace sable

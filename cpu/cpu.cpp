@@ -67,6 +67,7 @@ void Cpu::reset() {
       kApicBaseDefault | kApicEnable | (env.index == 0 ? kApicBootstrap : 0);
   set_guest_tsc(state, 0);
   pending = {};
+  watch_triggered = false;
   next_rip = state.rip;
   tlb.pdptes_loaded = false;
   flush_tlb(true);

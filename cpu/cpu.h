@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 
+#include "cpu/debug.h"
 #include "cpu/flags.h"
 #include "cpu/instruction.h"
 #include "cpu/state.h"
@@ -46,6 +47,7 @@ enum class StopReason : uint8_t {
   Halted,          // HLT with nothing pending: sleep until an interrupt
   ExitRequested,   // another thread asked (pause, stop, reset)
   Shutdown,        // triple fault
+  Debug,           // a breakpoint, watchpoint or single step: see debug_hit
 };
 
 struct CpuEnvironment {
@@ -73,6 +75,20 @@ public:
   Tlb tlb;
   // RIP of the next instruction; handlers that transfer control set it.
   uint64_t next_rip = 0;
+
+  // ---- the debugger's view (set by the engine while the vCPU is stopped)
+  // Breakpoints and watchpoints; null when there are none, which keeps the
+  // run loop and memory accesses on their fast paths.
+  const DebugPoints *debug = nullptr;
+  // Run one instruction (with interrupts held off, as QEMU's single step
+  // does) and return StopReason::Debug.
+  bool single_step = false;
+  // Why run() returned StopReason::Debug.
+  DebugEvent debug_hit;
+  // A watchpoint the current instruction touched (reported after it).
+  bool watch_triggered = false;
+  // Records a watchpoint hit when [linear, linear + size) overlaps one.
+  void check_watchpoints(uint64_t linear, unsigned size, Access access);
 
   // ---- power-on and INIT
   void reset();
@@ -247,6 +263,11 @@ public:
   void invalidate_code(uint64_t gpa);
 
 private:
+  // StopReason::Debug for a completed single step.
+  StopReason stepped();
+  // Whether CS:RIP is at a breakpoint (fills in debug_hit).
+  bool at_breakpoint();
+
   std::unique_ptr<BlockCache> blocks_;
   std::atomic<bool> exit_requested_{false};
   unsigned code_write_handler_ = 0;
@@ -308,8 +329,9 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
 inline uint8_t *Cpu::direct_host(unsigned seg, uint64_t offset, unsigned size,
                                  Access access) {
   uint64_t linear;
-  // RFLAGS.AC brings alignment checks and SMAP's privilege class.
-  if (!plain_linear(seg, offset, size, access, linear) ||
+  // RFLAGS.AC brings alignment checks and SMAP's privilege class; the
+  // debugger's watchpoints are checked on the full path.
+  if (debug || !plain_linear(seg, offset, size, access, linear) ||
       (linear & kPageMask) + size > kPageSize || (state.rflags & AC))
     return nullptr;
   const Privilege privilege =

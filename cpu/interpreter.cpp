@@ -1,6 +1,7 @@
 // The run loop: events between blocks, then one decoded block (from the
 // block cache, or decoded now) executed instruction by instruction.
 
+#include <algorithm>
 #include <capstone/capstone.h>
 #include <cinttypes>
 #include <cstdio>
@@ -181,11 +182,62 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
 
 } // namespace
 
+StopReason Cpu::stepped() {
+  debug_hit = DebugEvent{};
+  debug_hit.kind = DebugEvent::Kind::Step;
+  debug_hit.vcpu = env.index;
+  return StopReason::Debug;
+}
+
+bool Cpu::at_breakpoint() {
+  const CpuState &s = state;
+  uint64_t linear = s.seg[CS].base + s.rip;
+  if (s.code_size() != CodeSize::Bits64)
+    linear &= 0xffffffffull;
+  auto hit = [&](const std::vector<uint64_t> &list, DebugEvent::Kind kind) {
+    for (uint64_t address : list)
+      if (address == linear) {
+        debug_hit = DebugEvent{};
+        debug_hit.kind = kind;
+        debug_hit.vcpu = env.index;
+        return true;
+      }
+    return false;
+  };
+  return hit(debug->breakpoints, DebugEvent::Kind::Breakpoint) ||
+         hit(debug->hw_breakpoints, DebugEvent::Kind::HwBreakpoint);
+}
+
+void Cpu::check_watchpoints(uint64_t linear, unsigned size, Access access) {
+  if (access == Access::Execute)
+    return;
+  const WatchKind kind =
+      access == Access::Write ? WatchKind::Write : WatchKind::Read;
+  for (const Watchpoint &watch : debug->watchpoints) {
+    if (!(static_cast<unsigned>(watch.kind) & static_cast<unsigned>(kind)))
+      continue;
+    if (linear + size <= watch.address ||
+        linear >= watch.address + watch.length)
+      continue;
+    if (watch_triggered)
+      return;
+    watch_triggered = true;
+    debug_hit = DebugEvent{};
+    debug_hit.kind = DebugEvent::Kind::Watchpoint;
+    debug_hit.vcpu = env.index;
+    debug_hit.address = std::max(linear, watch.address);
+    debug_hit.watch = watch.kind;
+    return;
+  }
+}
+
 void Cpu::request_exit() {
   exit_requested_.store(true, std::memory_order_release);
 }
 
 StopReason Cpu::run(uint64_t max_blocks) {
+  // The debugger changes these only while the vCPU is stopped.
+  const bool debugging = debug != nullptr || single_step;
   CpuState &s = state;
   for (uint64_t done = 0; done < max_blocks; ++done) {
     // A plain load first: the exchange is a locked instruction.
@@ -197,7 +249,9 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (tlb.memory_generation != env.memory->generation() ||
         tlb.a20_mask != s.a20_mask)
       flush_tlb(true);
-    if (!take_events(*this))
+    // A single step holds interrupts off (QEMU's SSTEP_NOIRQ), except to
+    // wake a halted vCPU, which would otherwise never get its step done.
+    if ((!single_step || s.halted) && !take_events(*this))
       return StopReason::Shutdown;
     if (s.halted)
       return StopReason::Halted;
@@ -217,6 +271,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (!entry) {
       if (!deliver_pending_fault())
         return StopReason::Shutdown;
+      if (single_step)
+        return stepped();
       continue;
     }
     const CodeSize mode = s.code_size();
@@ -232,6 +288,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
       if (!decoded) {
         if (!deliver_pending_fault())
           return StopReason::Shutdown;
+        if (single_step)
+          return stepped();
         continue;
       }
       if (cacheable)
@@ -255,6 +313,10 @@ StopReason Cpu::run(uint64_t max_blocks) {
     const size_t count = block->instructions.size();
     for (size_t i = 0; i < count; ++i) {
       const Instruction &insn = block->instructions[i];
+      // Breakpoints stop before the instruction; a single step starts
+      // with the instruction under it.
+      if (debugging && debug && !(i == 0 && single_step) && at_breakpoint())
+        return StopReason::Debug;
       if (check_limit && s.rip + insn.length - 1 > s.seg[CS].limit) {
         fault(EXC_GP, 0);
         if (!deliver_pending_fault())
@@ -264,13 +326,25 @@ StopReason Cpu::run(uint64_t max_blocks) {
       next_rip = wrap_ip(s.rip + insn.length, mode);
       const bool shadowed = s.interrupt_shadow;
       if (!block->handlers[i](*this, insn)) {
+        watch_triggered = false;
         if (!deliver_pending_fault())
           return StopReason::Shutdown;
+        if (single_step)
+          return stepped();
         break;
       }
       s.rip = next_rip;
       if (shadowed)
         s.interrupt_shadow = false;
+      if (debugging) [[unlikely]] {
+        if (watch_triggered) {
+          // debug_hit was filled in by check_watchpoints.
+          watch_triggered = false;
+          return StopReason::Debug;
+        }
+        if (single_step)
+          return stepped();
+      }
       // A store into this block (self-modifying code), HLT, or a change
       // of the physical memory layout (PAM, BAR moves) ends it.
       if (!block->valid.load(std::memory_order_relaxed) || s.halted ||

@@ -384,6 +384,8 @@ TlbEntry *tlb_entry(Cpu &cpu, uint64_t linear, Access access,
 
 bool access_linear(Cpu &cpu, uint64_t linear, void *data, unsigned size,
                    Access access, Privilege privilege) {
+  if (cpu.debug) [[unlikely]]
+    cpu.check_watchpoints(linear, size, access);
   uint64_t offset = linear & kPageMask;
   auto bytes = static_cast<uint8_t *>(data);
   if (offset + size <= kPageSize) {
@@ -512,6 +514,10 @@ bool Cpu::locate_for_rmw(const Instruction &insn, unsigned size, uint8_t *&host,
   if (alignment_fault(state, linear, size))
     return fault(EXC_AC, 0);
   Privilege privilege = access_privilege(state, false);
+  if (debug) [[unlikely]] {
+    check_watchpoints(linear, size, Access::Read);
+    check_watchpoints(linear, size, Access::Write);
+  }
   uint64_t page_offset = linear & kPageMask;
   if (page_offset + size > kPageSize) {
     // Checks both pages now, so the read-then-write the caller does

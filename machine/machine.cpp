@@ -10,6 +10,7 @@
 #include "accel/soft_engine.h"
 #include "cpu/cpuid.h"
 #include "cpu/msr.h"
+#include "debug/gdbstub.h"
 #include "devices/acpi_pm.h"
 #include "devices/apic_bus.h"
 #include "devices/ata_disk.h"
@@ -84,9 +85,11 @@ Machine::Machine(const Options &options) : options_(options) {
   create_pci();
   create_firmware_config();
   create_display();
+  create_gdbstub();
 }
 
 Machine::~Machine() {
+  gdbstub_.reset();
   loop_.stop();
   engine_.reset();
 }
@@ -97,8 +100,8 @@ void Machine::check_supported() const {
   for (const DriveOptions &drive : options_.drives)
     if (drive.interface != "ide")
       not_supported("-drive if=" + drive.interface);
-  if (!options_.gdb.empty() || options_.start_paused)
-    not_supported("-gdb/-s/-S (the gdbstub)");
+  if (options_.gdb.empty() && options_.start_paused)
+    not_supported("-S without -gdb or -s (nothing could continue the guest)");
 }
 
 template <typename T, typename... Args> T &Machine::own(Args &&...args) {
@@ -527,6 +530,37 @@ void Machine::add_kernel_for_firmware(FwCfg &fw_cfg) {
                   read_boot_file("-kernel", kLinuxBootRom));
 }
 
+void Machine::create_gdbstub() {
+  if (options_.gdb.empty())
+    return;
+  // -S: the vCPUs wait for the debugger's first continue. Paused before
+  // the stub listens, so a debugger's continue cannot come before it.
+  if (options_.start_paused)
+    engine_->pause();
+  // tcp:[HOST]:PORT, HOST possibly an IPv6 address in brackets.
+  std::string spec = options_.gdb.substr(4);
+  size_t colon = spec.rfind(':');
+  GdbStubConfig config;
+  config.host = spec.substr(0, colon);
+  if (config.host.size() >= 2 && config.host.front() == '[' &&
+      config.host.back() == ']')
+    config.host = config.host.substr(1, config.host.size() - 2);
+  config.port = static_cast<uint16_t>(std::stoul(spec.substr(colon + 1)));
+  config.engine = engine_.get();
+  config.memory = &memory_;
+  config.machine_lock = &lock_;
+  config.system_reset = [this] { reset_and_wait(); };
+  config.kill = [this] { request_exit(0); };
+  gdbstub_ = std::make_unique<GdbStub>(config);
+}
+
+void Machine::reset_and_wait() {
+  std::unique_lock guard(reset_lock_);
+  uint64_t seen = resets_;
+  request_reset();
+  reset_done_.wait(guard, [&] { return resets_ != seen || run_over_; });
+}
+
 int Machine::run() {
   loop_.start();
   for (;;) {
@@ -534,12 +568,24 @@ int Machine::run() {
     if (outcome == RunOutcome::Reset && !exit_requested_ &&
         !options_.no_reboot) {
       reset_machine();
+      {
+        std::lock_guard guard(reset_lock_);
+        ++resets_;
+      }
+      reset_done_.notify_all();
       continue;
     }
     if (outcome == RunOutcome::Failed && !exit_requested_)
       exit_status_ = 1;
     break;
   }
+  {
+    std::lock_guard guard(reset_lock_);
+    run_over_ = true;
+  }
+  reset_done_.notify_all();
+  if (gdbstub_)
+    gdbstub_->machine_exited(exit_status_);
   loop_.stop();
   return exit_status_;
 }

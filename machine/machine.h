@@ -3,6 +3,7 @@
 // clock and event loop, devices, consoles and the engine that runs the CPUs.
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +40,7 @@ class RtcCmos;
 class Vga;
 class SdlConsole;
 class VncServer;
+class GdbStub;
 
 class Machine {
 public:
@@ -83,6 +85,11 @@ private:
   std::vector<uint8_t> legacy_rom_window();
   AcpiTables acpi_tables() const;
   void reset_machine();
+  // -gdb: listens for a debugger.
+  void create_gdbstub();
+  // For the debugger's `monitor system_reset`: returns once the machine
+  // has been reset (or has ended).
+  void reset_and_wait();
 
   template <typename T, typename... Args> T &own(Args &&...args);
   void map_io(uint16_t base, uint32_t length, Device &device);
@@ -121,6 +128,12 @@ private:
 
   std::atomic<bool> exit_requested_{false};
   std::atomic<int> exit_status_{0};
+
+  std::unique_ptr<GdbStub> gdbstub_;
+  std::mutex reset_lock_;
+  std::condition_variable reset_done_;
+  uint64_t resets_ = 0;   // under reset_lock_
+  bool run_over_ = false; // under reset_lock_
 };
 
 } // namespace sable

@@ -256,9 +256,12 @@ void parse_device(Options &options, const std::string &option,
 }
 
 void parse_gdb(Options &options, const std::string &option,
-               const std::string &text) {
-  if (text.rfind("tcp:", 0) != 0)
+               const std::string &argument) {
+  if (argument.rfind("tcp:", 0) != 0)
     fail(option, "only tcp:[HOST]:PORT is supported");
+  // QEMU's character-device options (server, nowait, server=on, wait=off,
+  // ipv4) describe what a gdbstub always is: a listening server.
+  std::string text = argument.substr(0, argument.find(','));
   size_t colon = text.rfind(':');
   parse_number(option, text.substr(colon + 1), 65535);
   options.gdb = text;

@@ -519,6 +519,7 @@ void FuzzRunner::run_stream(const StreamSpec &spec) {
     break;
   }
   case StopReason::ExitRequested:
+  case StopReason::Debug: // no debugger here
     break;
   }
   check_invariants(spec, reason);

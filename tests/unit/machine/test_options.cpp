@@ -110,6 +110,11 @@ TEST_CASE("isa-debug-exit, gdb and display options") {
   CHECK(o.start_paused);
   CHECK(o.display.kind == DisplayOptions::Kind::Vnc);
   CHECK(o.display.vnc == ":3");
+  // QEMU's character-device flags after the port are accepted and dropped.
+  CHECK(parse({"-gdb", "tcp::1234,server,nowait"}).gdb == "tcp::1234");
+  CHECK(parse({"-gdb", "tcp:0.0.0.0:5555"}).gdb == "tcp:0.0.0.0:5555");
+  CHECK(error_of({"-gdb", "stdio"}) ==
+        "-gdb: only tcp:[HOST]:PORT is supported");
   CHECK(error_of({"-device", "e1000"}) == "-device: unknown device 'e1000'");
   CHECK(error_of({"-device", "isa-debug-exit,iosize=3"}) ==
         "-device: iosize must be 1, 2 or 4");
