@@ -322,46 +322,6 @@ void write_msrs(int vcpu_fd, const std::vector<kvm_msr_entry> &entries) {
   }
 }
 
-std::string describe_registers(const cpu::CpuState &s) {
-  static const char *const kGprNames[16] = {
-      "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
-      "R8",  "R9",  "R10", "R11", "R12", "R13", "R14", "R15"};
-  static const char *const kSegNames[6] = {"ES", "CS", "SS", "DS", "FS", "GS"};
-  std::string text;
-  char line[160];
-  for (unsigned i = 0; i < 16; i += 4) {
-    std::snprintf(line, sizeof line,
-                  "%-3s=%016" PRIx64 " %-3s=%016" PRIx64 " %-3s=%016" PRIx64
-                  " %-3s=%016" PRIx64 "\n",
-                  kGprNames[i], s.gpr[i], kGprNames[i + 1], s.gpr[i + 1],
-                  kGprNames[i + 2], s.gpr[i + 2], kGprNames[i + 3],
-                  s.gpr[i + 3]);
-    text += line;
-  }
-  std::snprintf(line, sizeof line, "RIP=%016" PRIx64 " RFL=%08" PRIx64 "\n",
-                s.rip, s.rflags);
-  text += line;
-  auto segment = [&](const char *name, const cpu::Segment &seg) {
-    std::snprintf(line, sizeof line, "%-4s=%04x %016" PRIx64 " %08x %04x\n",
-                  name, seg.selector, seg.base, seg.limit, seg.attributes);
-    text += line;
-  };
-  for (unsigned i = 0; i < 6; ++i)
-    segment(kSegNames[i], s.seg[i]);
-  segment("LDT", s.ldtr);
-  segment("TR", s.tr);
-  std::snprintf(line, sizeof line,
-                "GDT=%016" PRIx64 " %04x IDT=%016" PRIx64 " %04x\n",
-                s.gdtr.base, s.gdtr.limit, s.idtr.base, s.idtr.limit);
-  text += line;
-  std::snprintf(line, sizeof line,
-                "CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64
-                " CR4=%08" PRIx64 " EFER=%08" PRIx64,
-                s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
-  text += line;
-  return text;
-}
-
 void VcpuSnapshot::capture(int fd, const SnapshotFeatures &features) {
   checked_ioctl(fd, KVM_GET_REGS, &regs, "KVM_GET_REGS");
   checked_ioctl(fd, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");

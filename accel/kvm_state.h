@@ -53,9 +53,6 @@ std::vector<kvm_msr_entry> read_msrs(int vcpu_fd,
                                      const std::vector<uint32_t> &indices);
 void write_msrs(int vcpu_fd, const std::vector<kvm_msr_entry> &entries);
 
-// A multi-line register dump for fatal-error messages.
-std::string describe_registers(const cpu::CpuState &state);
-
 // What the VM supports, which decides the snapshot's content.
 struct SnapshotFeatures {
   bool irqchip = true;

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "cpu/state_text.h"
 #include "machine/io_bus.h"
 #include "machine/irq.h"
 #include "machine/log.h"
@@ -373,7 +374,7 @@ void KvmVcpu::handle_mmio() {
 }
 
 void KvmVcpu::fatal(const std::string &what) {
-  warn("%s\n%s", what.c_str(), describe_registers(get_state()).c_str());
+  warn("%s\n%s", what.c_str(), cpu::describe_registers(get_state()).c_str());
   host_.request_stop(RunOutcome::Failed);
 }
 

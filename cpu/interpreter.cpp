@@ -12,6 +12,7 @@
 #include "cpu/exceptions.h"
 #include "cpu/mmu.h"
 #include "cpu/ops/handlers.h"
+#include "cpu/state_text.h"
 #include "machine/irq.h"
 #include "machine/log.h"
 #include "machine/memory.h"
@@ -78,24 +79,8 @@ void log_disassembly(const CpuState &s, uint64_t linear, const uint8_t *bytes,
 }
 
 void log_registers(Cpu &cpu) {
-  static const char *const names[16] = {
-      "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
-      "R8",  "R9",  "R10", "R11", "R12", "R13", "R14", "R15"};
-  const CpuState &s = cpu.state;
-  for (unsigned i = 0; i < 16; i += 4)
-    log_write("%-3s=%016" PRIx64 " %-3s=%016" PRIx64 " %-3s=%016" PRIx64
-              " %-3s=%016" PRIx64 "\n",
-              names[i], s.gpr[i], names[i + 1], s.gpr[i + 1], names[i + 2],
-              s.gpr[i + 2], names[i + 3], s.gpr[i + 3]);
-  log_write("RIP=%016" PRIx64 " RFL=%08" PRIx64 " CPL=%u HLT=%d\n", s.rip,
-            cpu.rflags(), s.cpl(), s.halted);
-  static const char *const segs[6] = {"ES", "CS", "SS", "DS", "FS", "GS"};
-  for (unsigned i = 0; i < 6; ++i)
-    log_write("%s =%04x %016" PRIx64 " %08x %04x\n", segs[i], s.seg[i].selector,
-              s.seg[i].base, s.seg[i].limit, s.seg[i].attributes);
-  log_write("CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64
-            " CR4=%08" PRIx64 " EFER=%" PRIx64 "\n",
-            s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+  cpu.rflags(); // folds the lazy arithmetic flags into state.rflags
+  log_write("%s", describe_registers(cpu.state).c_str());
 }
 
 // Delivers an NMI or an external interrupt when one may be taken; false on

@@ -32,7 +32,4 @@ std::vector<uint8_t> read_register(Arch arch, const cpu::CpuState &state,
 bool write_register(Arch arch, cpu::CpuState &state, unsigned index,
                     const uint8_t *bytes);
 
-// `info registers`, roughly as QEMU's monitor prints it.
-std::string describe(const cpu::CpuState &state);
-
 } // namespace sable::gdb

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cpu/state_text.h"
 #include "machine/log.h"
 #include "machine/memory.h"
 
@@ -911,9 +912,9 @@ std::string GdbStub::monitor(const std::string &line) {
     if (command.back() == 'a') {
       for (unsigned i = 0; i < vcpu_count(); ++i)
         out += "CPU#" + std::to_string(i) + "\n" +
-               gdb::describe(config_.engine->get_state(i)) + "\n";
+               cpu::describe_registers(config_.engine->get_state(i)) + "\n";
     } else {
-      out = gdb::describe(config_.engine->get_state(g_vcpu_));
+      out = cpu::describe_registers(config_.engine->get_state(g_vcpu_));
     }
   } else if (command == "system_reset") {
     if (config_.system_reset)

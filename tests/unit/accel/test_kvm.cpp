@@ -12,6 +12,7 @@
 #include "accel/kvm_memory.h"
 #include "accel/kvm_state.h"
 #include "accel/kvm_system.h"
+#include "cpu/state_text.h"
 #include "machine/io_bus.h"
 #include "machine/irq.h"
 #include "machine/memory.h"
@@ -247,9 +248,9 @@ TEST_CASE("KVM register and MSR conversions round-trip", "[kvm]") {
   CHECK(back.fpu.xmm[7][0] == 0x42);
   CHECK(back.fpu.mxcsr == 0x1f80);
 
-  std::string dump = kvm::describe_registers(state);
+  std::string dump = cpu::describe_registers(state);
   CHECK(dump.find("RIP=0000000000002000") != std::string::npos);
-  CHECK(dump.find("CS  =0010 0000000000000000 ffffffff c09b") !=
+  CHECK(dump.find("CS =0010 0000000000000000 ffffffff c09b") !=
         std::string::npos);
   CHECK(dump.find("CR3=0000000000005000") != std::string::npos);
 }
