@@ -38,6 +38,9 @@ struct Block {
 
   // Bytes from the first instruction's start to the last one's end.
   unsigned length = 0;
+  // The last instruction leaves CS, CPL, the code size and the segment
+  // registers unchanged (a near branch, for instance).
+  bool keeps_context = false;
 
   void append(const Instruction &insn, Handler handler) {
     instructions.push_back(insn);
@@ -67,6 +70,11 @@ public:
   // Frees invalidated blocks; only from the vCPU thread between blocks.
   void release_retired();
   void clear();
+  // Counts invalidations: a block seen before an unchanged count is still
+  // cached and allocated.
+  uint64_t invalidations() const {
+    return invalidations_.load(std::memory_order_acquire);
+  }
   // Drops everything when the guest-physical layout changed since the
   // last call (GuestMemory::generation()): a block's bytes may be gone.
   void sync_layout(uint64_t generation);

@@ -86,52 +86,43 @@ void Cpu::set_rflags(uint64_t v) {
   state.lazy.op = LAZY_NONE;
 }
 
+bool Cpu::prepare_fast_segment(unsigned seg) {
+  if (!fast_.enabled || debug)
+    return false;
+  const CpuState &s = state;
+  const bool bits64 = s.code_size() == CodeSize::Bits64;
+  if (!fast_.ready) {
+    fast_.privilege = s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+    fast_.address_mask = bits64 ? ~uint64_t{0} : 0xffffffffull;
+  }
+  FastSegment &fast = fast_.segments[seg];
+  const Segment &segment = s.seg[seg];
+  if (bits64) {
+    fast.base = seg >= FS ? segment.base : 0;
+    fast.read_end = fast.write_end = ~uint64_t{0};
+  } else {
+    // Expand-down, unusable and non-present segments, and the accesses a
+    // type forbids, take the full path, which raises the fault.
+    const uint64_t end = uint64_t{segment.limit} + 1;
+    fast.base = segment.base;
+    fast.read_end = fast.write_end = end;
+    if (s.protected_mode() && !s.v86()) {
+      const unsigned type = segment.attributes & 0xf;
+      const bool code = type & 8;
+      const bool readable = code ? (type & 2) != 0 : !(type & 4);
+      const bool writable = (type & 0xe) == 0x2;
+      fast.read_end = segment.present() && readable ? end : 0;
+      fast.write_end = segment.present() && writable ? end : 0;
+    }
+  }
+  fast_.ready |= 1u << seg;
+  return true;
+}
+
 bool Cpu::flag(uint64_t mask) {
   if (!(mask & kArithFlags))
     return state.rflags & mask;
   return rflags() & mask;
-}
-
-bool Cpu::condition(unsigned cond) {
-  // B/AE and E/NE, the most common, need one flag each.
-  switch (cond >> 1) {
-  case 1:
-    return carry_flag(state) != (cond & 1);
-  case 2:
-    return zero_flag(state) != (cond & 1);
-  default:
-    break;
-  }
-  const uint64_t f = arith_flags(state);
-  const bool sign_differs = !(f & SF) != !(f & OF);
-  bool holds = false;
-  switch ((cond >> 1) & 7) {
-  case 0:
-    holds = f & OF;
-    break; // O
-  case 1:
-    holds = f & CF;
-    break; // B
-  case 2:
-    holds = f & ZF;
-    break; // E
-  case 3:
-    holds = f & (CF | ZF);
-    break; // BE
-  case 4:
-    holds = f & SF;
-    break; // S
-  case 5:
-    holds = f & PF;
-    break; // P
-  case 6:
-    holds = sign_differs;
-    break; // L
-  case 7:
-    holds = (f & ZF) || sign_differs;
-    break; // LE
-  }
-  return (cond & 1) ? !holds : holds;
 }
 
 bool Cpu::read_other_operand(const Instruction &insn, unsigned index,

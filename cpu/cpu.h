@@ -31,6 +31,7 @@ class LocalApicPort;
 namespace sable::cpu {
 
 class BlockCache;
+struct Block;
 
 enum class Access : uint8_t { Read, Write, Execute };
 
@@ -117,10 +118,11 @@ public:
   }
 
   // ---- flags
-  uint64_t rflags();             // materializes the lazy arithmetic flags
-  void set_rflags(uint64_t v);   // raw: no privilege checks
-  bool flag(uint64_t mask);      // one flag, lazy-aware
-  bool condition(unsigned cond); // Jcc/SETcc/CMOVcc condition 0..15
+  uint64_t rflags();           // materializes the lazy arithmetic flags
+  void set_rflags(uint64_t v); // raw: no privilege checks
+  bool flag(uint64_t mask);    // one flag, lazy-aware
+  // Jcc/SETcc/CMOVcc condition 0..15
+  bool condition(unsigned cond) { return condition_holds(state, cond); }
 
   // ---- operands of a decoded instruction
   // Offset within the segment (not yet linear), truncated to addrsize.
@@ -261,6 +263,9 @@ public:
   // Thread-safe: forgets the decoded blocks of the page holding `gpa`
   // (a store by any vCPU or device hit a PAGE_HAS_CODE page).
   void invalidate_code(uint64_t gpa);
+  // After an event or an instruction that may have changed CS, CPL, the
+  // code size or a segment register: drops what run() derived from them.
+  void forget_context();
 
 private:
   // StopReason::Debug for a completed single step.
@@ -297,6 +302,45 @@ private:
   // raises any fault.
   uint8_t *direct_host(unsigned seg, uint64_t offset, unsigned size,
                        Access access);
+
+  // What direct_host needs of a segment register: the base, and the end
+  // (limit + 1) of the offsets a load or a store may use without further
+  // checks (0 when every access takes the full path). Worked out on first
+  // use within a block and forgotten when the next one starts: segment
+  // registers, CPL and the code size change only with instructions that
+  // end a block (opcodes.def) or between blocks. Outside run() and while
+  // the debugger has points set, nothing is prepared.
+  struct FastSegment {
+    uint64_t base = 0;
+    uint64_t read_end = 0;
+    uint64_t write_end = 0;
+  };
+  struct FastAccess {
+    bool enabled = false; // inside run()
+    uint8_t ready = 0;    // bit per segment register
+    Privilege privilege = Privilege::Supervisor;
+    uint64_t address_mask = 0;
+    FastSegment segments[6];
+  };
+  FastAccess fast_;
+  bool prepare_fast_segment(unsigned seg);
+
+  // RIP -> block, valid while context_generation_ is unchanged: within one
+  // generation CS, CPL and the code size are fixed, no translation was
+  // flushed and no block invalidated (see run()).
+  struct JumpEntry {
+    uint64_t rip = 0;
+    uint64_t generation = 0;
+    Block *block = nullptr;
+  };
+  static constexpr unsigned kJumpEntries = 4096;
+  JumpEntry jump_cache_[kJumpEntries];
+  uint64_t context_generation_ = 1;
+  uint64_t seen_tlb_flushes_ = 0;
+  uint64_t seen_invalidations_ = 0;
+  // The block at CS:RIP: cached, decoded now (and cached), or decoded into
+  // `uncached`; null with a fault recorded.
+  Block *fetch_block(std::unique_ptr<Block> &uncached);
 };
 
 inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
@@ -328,16 +372,20 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
 
 inline uint8_t *Cpu::direct_host(unsigned seg, uint64_t offset, unsigned size,
                                  Access access) {
-  uint64_t linear;
-  // RFLAGS.AC brings alignment checks and SMAP's privilege class; the
-  // debugger's watchpoints are checked on the full path.
-  if (debug || !plain_linear(seg, offset, size, access, linear) ||
-      (linear & kPageMask) + size > kPageSize || (state.rflags & AC))
+  if (!(fast_.ready & (1u << seg)) && !prepare_fast_segment(seg))
     return nullptr;
-  const Privilege privilege =
-      state.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+  const FastSegment &segment = fast_.segments[seg];
+  const uint64_t end =
+      access == Access::Write ? segment.write_end : segment.read_end;
+  const uint64_t linear = (segment.base + offset) & fast_.address_mask;
+  // RFLAGS.AC brings alignment checks and SMAP's privilege class; the
+  // full path raises #GP or #SS for a non-canonical address.
+  if (offset + size > end || (linear & kPageMask) + size > kPageSize ||
+      (state.rflags & AC) ||
+      static_cast<uint64_t>(static_cast<int64_t>(linear << 16) >> 16) != linear)
+    return nullptr;
   TlbEntry *entry =
-      tlb.lookup(linear, static_cast<unsigned>(access), privilege);
+      tlb.lookup(linear, static_cast<unsigned>(access), fast_.privilege);
   if (!entry)
     return nullptr;
   if (access == Access::Write)

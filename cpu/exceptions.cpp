@@ -358,6 +358,7 @@ bool deliver_with_escalation(Cpu &cpu, Event event) {
 } // namespace
 
 bool Cpu::deliver_pending_fault() {
+  forget_context();
   const Event event{pending.vector, EventKind::Exception,
                     pending.has_error_code, pending.error_code, state.rip};
   pending = {};

@@ -142,6 +142,95 @@ inline bool zero_flag(const CpuState &state) {
          (state.lazy.result & size_mask(state.lazy.size)) == 0;
 }
 
+// Jcc/SETcc/CMOVcc condition 0..15 (the opcode's low nibble) on the
+// arithmetic flags `flags`.
+inline bool condition_on_flags(uint64_t flags, unsigned cond) {
+  const bool sign_differs = !(flags & SF) != !(flags & OF);
+  bool holds = false;
+  switch ((cond >> 1) & 7) {
+  case 0: // O
+    holds = flags & OF;
+    break;
+  case 1: // B
+    holds = flags & CF;
+    break;
+  case 2: // E
+    holds = flags & ZF;
+    break;
+  case 3: // BE
+    holds = flags & (CF | ZF);
+    break;
+  case 4: // S
+    holds = flags & SF;
+    break;
+  case 5: // P
+    holds = flags & PF;
+    break;
+  case 6: // L
+    holds = sign_differs;
+    break;
+  case 7: // LE
+    holds = (flags & ZF) || sign_differs;
+    break;
+  }
+  return (cond & 1) ? !holds : holds;
+}
+
+// The condition `cond` now. After CMP/SUB and logic operations, the record
+// that most conditional branches follow, it compares the operands directly
+// instead of deriving all six flags.
+inline bool condition_holds(const CpuState &state, unsigned cond) {
+  const LazyFlags &lazy = state.lazy;
+  const unsigned test = (cond >> 1) & 7;
+  if ((lazy.op == LAZY_SUB || lazy.op == LAZY_LOGIC) && test != 5) {
+    const unsigned size = lazy.size;
+    const uint64_t result = lazy.result & size_mask(size);
+    const bool negative = result & sign_bit(size);
+    bool holds = false;
+    if (lazy.op == LAZY_SUB) {
+      const uint64_t dst = lazy.dst & size_mask(size);
+      const uint64_t src = lazy.src & size_mask(size);
+      switch (test) {
+      case 0:
+        holds = (dst ^ src) & (dst ^ result) & sign_bit(size);
+        break;
+      case 1:
+        holds = dst < src;
+        break;
+      case 2:
+        holds = result == 0;
+        break;
+      case 3:
+        holds = dst <= src;
+        break;
+      case 4:
+        holds = negative;
+        break;
+      case 6:
+        holds = sign_extend(dst, size) < sign_extend(src, size);
+        break;
+      default:
+        holds = sign_extend(dst, size) <= sign_extend(src, size);
+        break;
+      }
+    } else { // CF = OF = 0
+      holds = (test == 2 || test == 3)   ? result == 0
+              : (test == 4 || test == 6) ? negative
+              : test == 7                ? result == 0 || negative
+                                         : false;
+    }
+    return (cond & 1) ? !holds : holds;
+  }
+  switch (test) {
+  case 1:
+    return carry_flag(state) != (cond & 1);
+  case 2:
+    return zero_flag(state) != (cond & 1);
+  default:
+    return condition_on_flags(arith_flags(state), cond);
+  }
+}
+
 // Replaces all six arithmetic flags with `flags`.
 inline void set_arith_flags(CpuState &state, uint64_t flags) {
   state.rflags = (state.rflags & ~kArithFlags) | (flags & kArithFlags);

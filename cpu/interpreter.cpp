@@ -89,13 +89,48 @@ bool take_events(Cpu &cpu) {
   CpuState &s = cpu.state;
   if (s.interrupt_shadow)
     return true;
-  if (s.nmi_pending && !s.nmi_blocked)
+  if (s.nmi_pending && !s.nmi_blocked) {
+    cpu.forget_context();
     return deliver_nmi(cpu);
+  }
   if ((s.rflags & IF) && cpu.env.interrupts &&
-      cpu.env.interrupts->interrupt_pending())
+      cpu.env.interrupts->interrupt_pending()) {
+    cpu.forget_context();
     return deliver_external_interrupt(
         cpu, cpu.env.interrupts->acknowledge_interrupt());
+  }
   return true;
+}
+
+// Whether a block ending in `insn` leaves CS, CPL, the code size and the
+// segment registers as they were: near branches, string and port I/O do.
+bool keeps_context(const Instruction &insn) {
+  if (!ends_block(insn))
+    return true;
+  switch (insn.op) {
+  case Op::JCC:
+  case Op::JMP:
+  case Op::JMP_INDIRECT:
+  case Op::CALL:
+  case Op::CALL_INDIRECT:
+  case Op::RET:
+  case Op::LOOP:
+  case Op::LOOPE:
+  case Op::LOOPNE:
+  case Op::JCXZ:
+  case Op::MOVS:
+  case Op::CMPS:
+  case Op::STOS:
+  case Op::LODS:
+  case Op::SCAS:
+  case Op::INS:
+  case Op::OUTS:
+  case Op::IN:
+  case Op::OUT:
+    return true;
+  default:
+    return false;
+  }
 }
 
 // Decodes the block starting at CS:RIP, which `entry` translates. Returns
@@ -146,11 +181,11 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
                          privilege))
         return nullptr;
       decode(bytes, kMaxInstructionLength, mode, insn);
-      block->append(insn, table.get(insn.op));
+      block->append(insn, table.select(insn));
       cacheable = false;
       break;
     }
-    block->append(insn, table.get(insn.op));
+    block->append(insn, table.select(insn));
     if (status == DecodeStatus::Invalid)
       log_invalid_encoding(linear + (offset - start), page + offset,
                            std::min(available, kMaxInstructionLength));
@@ -159,6 +194,7 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
         offset >= kPageSize)
       break;
   }
+  block->keeps_context = keeps_context(block->instructions.back());
   if (log_enabled(LOG_IN_ASM))
     log_disassembly(s, linear, page + start,
                     std::min<size_t>(block->length, kPageSize - start));
@@ -220,10 +256,70 @@ void Cpu::request_exit() {
   exit_requested_.store(true, std::memory_order_release);
 }
 
+void Cpu::forget_context() {
+  fast_.ready = 0;
+  ++context_generation_;
+}
+
+Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
+  CpuState &s = state;
+  JumpEntry &jump = jump_cache_[(s.rip ^ (s.rip >> 12)) & (kJumpEntries - 1)];
+  if (jump.generation == context_generation_ && jump.rip == s.rip)
+    return jump.block;
+
+  // CS checks and the execute permission of the MMU.
+  uint64_t linear = 0;
+  TlbEntry *entry = nullptr;
+  if (plain_linear(CS, s.rip, 1, Access::Execute, linear) ||
+      segment_linear(*this, CS, s.rip, 1, Access::Execute, linear)) {
+    const Privilege privilege =
+        s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+    entry =
+        tlb.lookup(linear, static_cast<unsigned>(Access::Execute), privilege);
+    if (!entry)
+      entry = tlb_entry(*this, linear, Access::Execute, privilege);
+  }
+  if (!entry)
+    return nullptr;
+  const CodeSize mode = s.code_size();
+  const uint64_t physical = entry->physical_page | (linear & kPageMask);
+  Block *block = entry->host_read ? blocks_->find(physical, mode) : nullptr;
+  if (!block) {
+    bool cacheable = false;
+    const TlbEntry fetched = *entry;
+    const uint64_t ticket = blocks_->begin_decode(physical);
+    std::unique_ptr<Block> decoded =
+        decode_block(*this, fetched, linear, cacheable);
+    if (!decoded)
+      return nullptr;
+    if (cacheable)
+      block = blocks_->insert(decoded, ticket);
+    if (!block) {
+      uncached = std::move(decoded);
+      return uncached.get();
+    }
+  }
+  jump = JumpEntry{s.rip, context_generation_, block};
+  return block;
+}
+
 StopReason Cpu::run(uint64_t max_blocks) {
   // The debugger changes these only while the vCPU is stopped.
   const bool debugging = debug != nullptr || single_step;
   CpuState &s = state;
+  // Fast accesses and the jump cache are valid only inside this loop:
+  // outside it, anyone may change the state they were derived from.
+  struct ContextScope {
+    Cpu &cpu;
+    explicit ContextScope(Cpu &c) : cpu(c) {
+      cpu.forget_context();
+      cpu.fast_.enabled = true;
+    }
+    ~ContextScope() {
+      cpu.fast_.enabled = false;
+      cpu.forget_context();
+    }
+  } context_scope(*this);
   for (uint64_t done = 0; done < max_blocks; ++done) {
     // A plain load first: the exchange is a locked instruction.
     if (exit_requested_.load(std::memory_order_relaxed) &&
@@ -234,6 +330,16 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (tlb.memory_generation != env.memory->generation() ||
         tlb.a20_mask != s.a20_mask)
       flush_tlb(true);
+    // The jump cache maps RIP to blocks through the TLB's translations and
+    // the blocks still cached; after the retired blocks are freed above, a
+    // block invalidated since is noticed here.
+    const uint64_t invalidations = blocks_->invalidations();
+    if (tlb.flushes != seen_tlb_flushes_ ||
+        invalidations != seen_invalidations_) {
+      seen_tlb_flushes_ = tlb.flushes;
+      seen_invalidations_ = invalidations;
+      ++context_generation_;
+    }
     // A single step holds interrupts off (QEMU's SSTEP_NOIRQ), except to
     // wake a halted vCPU, which would otherwise never get its step done.
     if ((!single_step || s.halted) && !take_events(*this))
@@ -241,101 +347,100 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (s.halted)
       return StopReason::Halted;
 
-    // Fetch: CS checks and the execute permission of the MMU.
-    uint64_t linear = 0;
-    TlbEntry *entry = nullptr;
-    if (plain_linear(CS, s.rip, 1, Access::Execute, linear) ||
-        segment_linear(*this, CS, s.rip, 1, Access::Execute, linear)) {
-      const Privilege privilege =
-          s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
-      entry =
-          tlb.lookup(linear, static_cast<unsigned>(Access::Execute), privilege);
-      if (!entry)
-        entry = tlb_entry(*this, linear, Access::Execute, privilege);
-    }
-    if (!entry) {
+    std::unique_ptr<Block> uncached;
+    Block *block = fetch_block(uncached);
+    if (!block) {
       if (!deliver_pending_fault())
         return StopReason::Shutdown;
       if (single_step)
         return stepped();
       continue;
     }
-    const CodeSize mode = s.code_size();
-    const uint64_t physical = entry->physical_page | (linear & kPageMask);
-    Block *block = entry->host_read ? blocks_->find(physical, mode) : nullptr;
-    std::unique_ptr<Block> uncached;
-    if (!block) {
-      bool cacheable = false;
-      const TlbEntry fetched = *entry;
-      const uint64_t ticket = blocks_->begin_decode(physical);
-      std::unique_ptr<Block> decoded =
-          decode_block(*this, fetched, linear, cacheable);
-      if (!decoded) {
-        if (!deliver_pending_fault())
-          return StopReason::Shutdown;
-        if (single_step)
-          return stepped();
-        continue;
-      }
-      if (cacheable)
-        block = blocks_->insert(decoded, ticket);
-      if (!block) {
-        uncached = std::move(decoded);
-        block = uncached.get();
-      }
-    }
 
     ++block->executions;
     SABLE_LOG(LOG_EXEC, "exec: %04x:%016" PRIx64 " [%016" PRIx64 "]\n",
-              s.seg[CS].selector, s.rip, physical);
+              s.seg[CS].selector, s.rip, block->physical);
     if (log_enabled(LOG_CPU))
       log_registers(*this);
 
+    const CodeSize mode = block->mode;
     // Instructions change CS only as the last of a block, so when the
     // whole block lies inside the limit no instruction needs the check.
     const bool check_limit =
         mode != CodeSize::Bits64 && s.rip + block->length - 1 > s.seg[CS].limit;
     const size_t count = block->instructions.size();
-    for (size_t i = 0; i < count; ++i) {
-      const Instruction &insn = block->instructions[i];
-      // Breakpoints stop before the instruction; a single step starts
-      // with the instruction under it.
-      if (debugging && debug && !(i == 0 && single_step) && at_breakpoint())
-        return StopReason::Debug;
-      if (check_limit && s.rip + insn.length - 1 > s.seg[CS].limit) {
-        fault(EXC_GP, 0);
-        if (!deliver_pending_fault())
-          return StopReason::Shutdown;
-        break;
-      }
-      next_rip = wrap_ip(s.rip + insn.length, mode);
-      const bool shadowed = s.interrupt_shadow;
-      if (!block->handlers[i](*this, insn)) {
-        watch_triggered = false;
-        if (!deliver_pending_fault())
-          return StopReason::Shutdown;
-        if (single_step)
-          return stepped();
-        break;
-      }
-      s.rip = next_rip;
-      if (shadowed)
-        s.interrupt_shadow = false;
-      if (debugging) [[unlikely]] {
-        if (watch_triggered) {
-          // debug_hit was filled in by check_watchpoints.
-          watch_triggered = false;
-          return StopReason::Debug;
+    const Instruction *instructions = block->instructions.data();
+    const Handler *handlers = block->handlers.data();
+    bool completed = true;
+    if (!debugging && !check_limit && !s.interrupt_shadow) {
+      // The common case. Only a block's last instruction can open an
+      // interrupt shadow, halt, or change the memory layout (MOV SS, STI,
+      // HLT and port I/O end blocks), so the loop checks none of them.
+      const uint64_t ip_mask = size_mask(static_cast<unsigned>(mode));
+      for (size_t i = 0; i < count; ++i) {
+        const Instruction &insn = instructions[i];
+        next_rip = (s.rip + insn.length) & ip_mask;
+        if (!handlers[i](*this, insn)) {
+          if (!deliver_pending_fault())
+            return StopReason::Shutdown;
+          completed = false;
+          break;
         }
-        if (single_step)
-          return stepped();
+        s.rip = next_rip;
+        // A store into this block (self-modifying code) ends it.
+        if (!block->valid.load(std::memory_order_relaxed)) {
+          completed = false;
+          break;
+        }
       }
-      // A store into this block (self-modifying code), HLT, or a change
-      // of the physical memory layout (PAM, BAR moves) ends it.
-      if (!block->valid.load(std::memory_order_relaxed) || s.halted ||
-          tlb.memory_generation != env.memory->generation())
-        break;
+    } else {
+      for (size_t i = 0; i < count; ++i) {
+        const Instruction &insn = instructions[i];
+        // Breakpoints stop before the instruction; a single step starts
+        // with the instruction under it.
+        if (debugging && debug && !(i == 0 && single_step) && at_breakpoint())
+          return StopReason::Debug;
+        if (check_limit && s.rip + insn.length - 1 > s.seg[CS].limit) {
+          fault(EXC_GP, 0);
+          if (!deliver_pending_fault())
+            return StopReason::Shutdown;
+          completed = false;
+          break;
+        }
+        next_rip = wrap_ip(s.rip + insn.length, mode);
+        const bool shadowed = s.interrupt_shadow;
+        if (!handlers[i](*this, insn)) {
+          watch_triggered = false;
+          if (!deliver_pending_fault())
+            return StopReason::Shutdown;
+          if (single_step)
+            return stepped();
+          completed = false;
+          break;
+        }
+        s.rip = next_rip;
+        if (shadowed)
+          s.interrupt_shadow = false;
+        if (debugging) [[unlikely]] {
+          if (watch_triggered) {
+            // debug_hit was filled in by check_watchpoints.
+            watch_triggered = false;
+            return StopReason::Debug;
+          }
+          if (single_step)
+            return stepped();
+        }
+        // A store into this block (self-modifying code), HLT, or a change
+        // of the physical memory layout (PAM, BAR moves) ends it.
+        if (!block->valid.load(std::memory_order_relaxed) || s.halted ||
+            tlb.memory_generation != env.memory->generation()) {
+          completed = false;
+          break;
+        }
+      }
     }
+    if (!completed || !block->keeps_context)
+      forget_context();
   }
   return StopReason::BudgetExhausted;
 }

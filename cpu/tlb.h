@@ -72,6 +72,7 @@ public:
       holds_large_pages_ = true;
   }
   void flush(bool include_global) {
+    ++flushes;
     for (TlbEntry &entry : entries_)
       if (include_global || !entry.global)
         entry = TlbEntry{};
@@ -81,6 +82,7 @@ public:
   // INVLPG: drops the translation of `linear` whether or not it is global,
   // with every cached fragment of the large page it may belong to.
   void flush_page(uint64_t linear) {
+    ++flushes;
     TlbEntry &entry = slot(linear);
     if (entry.linear_page == (linear & ~kPageMask))
       entry = TlbEntry{};
@@ -99,6 +101,8 @@ public:
   // What the cached translations were computed against; a change of either
   // flushes everything (see Cpu::run).
   uint64_t memory_generation = 0;
+  // Counts flushes: a translation seen before an unchanged count holds.
+  uint64_t flushes = 0;
   uint64_t a20_mask = ~uint64_t{0};
 
 private:

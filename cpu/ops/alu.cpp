@@ -3,6 +3,7 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/flag_checkpoint.h"
+#include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -53,6 +54,77 @@ bool increment(Cpu &cpu, const Instruction &insn) {
   });
 }
 
+// The same operations for one operand form and size (cpu/ops/forms.h).
+template <Binary Compute> struct BinaryForm {
+  template <Form F, unsigned Size> struct At {
+    static bool run(Cpu &cpu, const Instruction &insn) {
+      uint64_t src;
+      if (!load_source<F, Size>(cpu, insn, src))
+        return false;
+      if constexpr (register_destination(F)) {
+        const unsigned gpr = insn.operands[0].reg;
+        store_reg<Size>(
+            cpu, gpr, Compute(cpu.state, Size, load_reg<Size>(cpu, gpr), src));
+        return true;
+      } else {
+        return modify_with_flags(cpu, insn, 0, [&](uint64_t dst) {
+          return Compute(cpu.state, Size, dst, src);
+        });
+      }
+    }
+  };
+};
+
+template <Binary Compute> struct CompareForm {
+  template <Form F, unsigned Size> struct At {
+    static bool run(Cpu &cpu, const Instruction &insn) {
+      uint64_t dst, src;
+      if constexpr (register_destination(F))
+        dst = load_reg<Size>(cpu, insn.operands[0].reg);
+      else if (!load_memory<Size>(cpu, insn, dst))
+        return false;
+      if (!load_source<F, Size>(cpu, insn, src))
+        return false;
+      Compute(cpu.state, Size, dst, src);
+      return true;
+    }
+  };
+};
+
+template <Binary Compute> Handler binary_form(const Instruction &insn) {
+  return form_handler<BinaryForm<Compute>::template At>(insn);
+}
+
+template <Binary Compute> Handler compare_form(const Instruction &insn) {
+  return form_handler<CompareForm<Compute>::template At>(insn);
+}
+
+template <uint64_t (*Compute)(CpuState &, unsigned, uint64_t, bool),
+          unsigned Size>
+bool increment_register(Cpu &cpu, const Instruction &insn) {
+  const unsigned gpr = insn.operands[0].reg;
+  store_reg<Size>(cpu, gpr,
+                  Compute(cpu.state, Size, load_reg<Size>(cpu, gpr),
+                          carry_flag(cpu.state)));
+  return true;
+}
+
+template <uint64_t (*Compute)(CpuState &, unsigned, uint64_t, bool)>
+Handler increment_form(const Instruction &insn) {
+  if (insn.operands[0].kind != OperandKind::Reg)
+    return nullptr;
+  switch (insn.operands[0].size) {
+  case 2:
+    return increment_register<Compute, 2>;
+  case 4:
+    return increment_register<Compute, 4>;
+  case 8:
+    return increment_register<Compute, 8>;
+  default:
+    return nullptr;
+  }
+}
+
 bool neg(Cpu &cpu, const Instruction &insn) {
   const unsigned size = insn.operands[0].size;
   return modify_with_flags(cpu, insn, 0, [&](uint64_t dst) {
@@ -81,6 +153,16 @@ void register_alu_ops(HandlerTable &table) {
   table.set(Op::DEC, increment<alu_dec>);
   table.set(Op::NEG, neg);
   table.set(Op::NOT, not_);
+
+  table.specialize(Op::ADD, binary_form<alu_add>);
+  table.specialize(Op::OR, binary_form<alu_or>);
+  table.specialize(Op::AND, binary_form<alu_and>);
+  table.specialize(Op::SUB, binary_form<alu_sub>);
+  table.specialize(Op::XOR, binary_form<alu_xor>);
+  table.specialize(Op::CMP, compare_form<alu_sub>);
+  table.specialize(Op::TEST, compare_form<alu_and>);
+  table.specialize(Op::INC, increment_form<alu_inc>);
+  table.specialize(Op::DEC, increment_form<alu_dec>);
 }
 
 } // namespace sable::cpu

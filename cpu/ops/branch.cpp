@@ -107,6 +107,21 @@ bool jcxz(Cpu &cpu, const Instruction &insn) {
   return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
 }
 
+// Jcc compiled for one condition (handlers.h, "specializer").
+template <unsigned Cond> bool jcc_on(Cpu &cpu, const Instruction &insn) {
+  if (!condition_holds(cpu.state, Cond))
+    return true;
+  return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+}
+
+Handler jcc_form(const Instruction &insn) {
+  static constexpr Handler handlers[] = {
+      jcc_on<0>,  jcc_on<1>,  jcc_on<2>,  jcc_on<3>, jcc_on<4>,  jcc_on<5>,
+      jcc_on<6>,  jcc_on<7>,  jcc_on<8>,  jcc_on<9>, jcc_on<10>, jcc_on<11>,
+      jcc_on<12>, jcc_on<13>, jcc_on<14>, jcc_on<15>};
+  return handlers[insn.cond & 15];
+}
+
 } // namespace
 
 void register_branch_ops(HandlerTable &table) {
@@ -120,6 +135,7 @@ void register_branch_ops(HandlerTable &table) {
   table.set(Op::LOOPE, loop<LoopKind::WhileEqual>);
   table.set(Op::LOOPNE, loop<LoopKind::WhileNotEqual>);
   table.set(Op::JCXZ, jcxz);
+  table.specialize(Op::JCC, jcc_form);
 }
 
 } // namespace sable::cpu

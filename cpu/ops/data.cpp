@@ -5,6 +5,7 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/flag_checkpoint.h"
+#include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -242,6 +243,117 @@ bool nop(Cpu &, const Instruction &) {
 
 } // namespace
 
+// ---- the same operations for one operand form and size (forms.h)
+
+template <Form F, unsigned Size> struct MovForm {
+  static bool run(Cpu &cpu, const Instruction &insn) {
+    uint64_t value;
+    if (!load_source<F, Size>(cpu, insn, value))
+      return false;
+    if constexpr (register_destination(F)) {
+      store_reg<Size>(cpu, insn.operands[0].reg, value);
+      return true;
+    } else {
+      return store_memory<Size>(cpu, insn, value);
+    }
+  }
+};
+
+// MOVZX/MOVSX from a register or memory of SourceSize bytes.
+template <bool Signed, unsigned Size, unsigned SourceSize, bool FromMemory>
+bool extend(Cpu &cpu, const Instruction &insn) {
+  uint64_t value;
+  if constexpr (FromMemory) {
+    if (!load_memory<SourceSize>(cpu, insn, value))
+      return false;
+  } else {
+    value = load_reg<SourceSize>(cpu, insn.operands[1].reg);
+  }
+  if constexpr (Signed)
+    value = static_cast<uint64_t>(sign_extend(value, SourceSize));
+  store_reg<Size>(cpu, insn.operands[0].reg, value);
+  return true;
+}
+
+template <bool Signed, unsigned Size, unsigned SourceSize>
+Handler extend_from(const Instruction &insn) {
+  switch (insn.operands[1].kind) {
+  case OperandKind::Reg:
+    return extend<Signed, Size, SourceSize, false>;
+  case OperandKind::Mem:
+    return extend<Signed, Size, SourceSize, true>;
+  default:
+    return nullptr;
+  }
+}
+
+template <bool Signed> Handler extend_form(const Instruction &insn) {
+  if (insn.operands[0].kind != OperandKind::Reg)
+    return nullptr;
+  const unsigned size = insn.operands[0].size;
+  switch (insn.operands[1].size) {
+  case 1:
+    return size == 2   ? extend_from<Signed, 2, 1>(insn)
+           : size == 4 ? extend_from<Signed, 4, 1>(insn)
+           : size == 8 ? extend_from<Signed, 8, 1>(insn)
+                       : nullptr;
+  case 2:
+    return size == 4   ? extend_from<Signed, 4, 2>(insn)
+           : size == 8 ? extend_from<Signed, 8, 2>(insn)
+                       : nullptr;
+  case 4:
+    return Signed && size == 8 ? extend_from<Signed, 8, 4>(insn) : nullptr;
+  default:
+    return nullptr;
+  }
+}
+
+template <unsigned Size> bool lea_sized(Cpu &cpu, const Instruction &insn) {
+  store_reg<Size>(cpu, insn.operands[0].reg, cpu.effective_address(insn));
+  return true;
+}
+
+Handler lea_form(const Instruction &insn) {
+  switch (insn.operands[0].size) {
+  case 2:
+    return lea_sized<2>;
+  case 4:
+    return lea_sized<4>;
+  case 8:
+    return lea_sized<8>;
+  default:
+    return nullptr;
+  }
+}
+
+// A false condition still writes a 4-byte destination (zeroing the upper
+// half), as the generic handler does.
+template <unsigned Size>
+bool cmovcc_registers(Cpu &cpu, const Instruction &insn) {
+  const unsigned dst = insn.operands[0].reg;
+  if (cpu.condition(insn.cond))
+    store_reg<Size>(cpu, dst, load_reg<Size>(cpu, insn.operands[1].reg));
+  else if constexpr (Size == 4)
+    store_reg<Size>(cpu, dst, load_reg<Size>(cpu, dst));
+  return true;
+}
+
+Handler cmovcc_form(const Instruction &insn) {
+  Form form;
+  if (!operand_form(insn, form) || form != Form::RegReg)
+    return nullptr;
+  switch (insn.operands[0].size) {
+  case 2:
+    return cmovcc_registers<2>;
+  case 4:
+    return cmovcc_registers<4>;
+  case 8:
+    return cmovcc_registers<8>;
+  default:
+    return nullptr;
+  }
+}
+
 void register_data_ops(HandlerTable &table) {
   table.set(Op::MOV, mov);
   table.set(Op::MOVZX, movzx);
@@ -262,6 +374,12 @@ void register_data_ops(HandlerTable &table) {
   table.set(Op::MOV_SEG, mov_seg);
   table.set(Op::NOP, nop);
   table.set(Op::PAUSE, nop);
+
+  table.specialize(Op::MOV, form_handler<MovForm>);
+  table.specialize(Op::MOVZX, extend_form<false>);
+  table.specialize(Op::MOVSX, extend_form<true>);
+  table.specialize(Op::LEA, lea_form);
+  table.specialize(Op::CMOVCC, cmovcc_form);
 }
 
 } // namespace sable::cpu

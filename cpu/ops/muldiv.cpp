@@ -4,6 +4,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -97,6 +98,61 @@ bool idiv(Cpu &cpu, const Instruction &insn) {
   return true;
 }
 
+// IMUL r, r/m and IMUL r, r/m, imm (both decoded as three operands) with
+// a register or memory source of one size.
+template <unsigned Size, bool WithImmediate, bool FromMemory>
+bool imul_sized(Cpu &cpu, const Instruction &insn) {
+  uint64_t a, b, high;
+  if constexpr (FromMemory) {
+    if (!load_memory<Size>(cpu, insn, a))
+      return false;
+  } else {
+    a = load_reg<Size>(cpu, insn.operands[1].reg);
+  }
+  if constexpr (WithImmediate)
+    b = insn.imm;
+  else
+    b = load_reg<Size>(cpu, insn.operands[2].reg);
+  store_reg<Size>(cpu, insn.operands[0].reg,
+                  alu_imul(cpu.state, Size, a, b, high));
+  return true;
+}
+
+template <unsigned Size> Handler imul_from(const Instruction &insn) {
+  const Operand &third = insn.operands[2];
+  const bool immediate = third.kind == OperandKind::Imm;
+  if (insn.operand_count != 3 ||
+      (!immediate &&
+       (third.kind != OperandKind::Reg || third.size != insn.operands[0].size)))
+    return nullptr;
+  switch (insn.operands[1].kind) {
+  case OperandKind::Reg:
+    return immediate ? imul_sized<Size, true, false>
+                     : imul_sized<Size, false, false>;
+  case OperandKind::Mem:
+    return immediate ? imul_sized<Size, true, true>
+                     : imul_sized<Size, false, true>;
+  default:
+    return nullptr;
+  }
+}
+
+Handler imul_form(const Instruction &insn) {
+  if (insn.operands[0].kind != OperandKind::Reg ||
+      insn.operands[1].size != insn.operands[0].size)
+    return nullptr;
+  switch (insn.operands[0].size) {
+  case 2:
+    return imul_from<2>(insn);
+  case 4:
+    return imul_from<4>(insn);
+  case 8:
+    return imul_from<8>(insn);
+  default:
+    return nullptr;
+  }
+}
+
 } // namespace
 
 void register_muldiv_ops(HandlerTable &table) {
@@ -105,6 +161,7 @@ void register_muldiv_ops(HandlerTable &table) {
   table.set(Op::IMUL, imul);
   table.set(Op::DIV, div);
   table.set(Op::IDIV, idiv);
+  table.specialize(Op::IMUL, imul_form);
 }
 
 } // namespace sable::cpu

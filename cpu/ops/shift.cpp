@@ -4,6 +4,7 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/flag_checkpoint.h"
+#include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -48,6 +49,33 @@ bool double_shift(Cpu &cpu, const Instruction &insn) {
   });
 }
 
+// A register shifted by an immediate or by CL, for one size (forms.h).
+template <Shift Compute> struct ShiftForm {
+  template <Form F, unsigned Size> struct At {
+    static bool run(Cpu &cpu, const Instruction &insn) {
+      const unsigned gpr = insn.operands[0].reg;
+      const uint64_t count =
+          F == Form::RegImm ? insn.imm : cpu.state.gpr[RCX] & 0xff;
+      store_reg<Size>(
+          cpu, gpr, Compute(cpu.state, Size, load_reg<Size>(cpu, gpr), count));
+      return true;
+    }
+  };
+};
+
+template <Shift Compute> Handler shift_form(const Instruction &insn) {
+  const Operand &dst = insn.operands[0], &count = insn.operands[1];
+  if (insn.operand_count != 2 || dst.kind != OperandKind::Reg)
+    return nullptr;
+  if (count.kind == OperandKind::Imm)
+    return sized_handler<ShiftForm<Compute>::template At, Form::RegImm>(
+        dst.size);
+  if (count.kind == OperandKind::Reg && count.reg == RCX && count.size == 1)
+    return sized_handler<ShiftForm<Compute>::template At, Form::RegReg>(
+        dst.size);
+  return nullptr;
+}
+
 } // namespace
 
 void register_shift_ops(HandlerTable &table) {
@@ -60,6 +88,11 @@ void register_shift_ops(HandlerTable &table) {
   table.set(Op::SAR, shift<alu_sar>);
   table.set(Op::SHLD, double_shift<alu_shld>);
   table.set(Op::SHRD, double_shift<alu_shrd>);
+  table.specialize(Op::ROL, shift_form<alu_rol>);
+  table.specialize(Op::ROR, shift_form<alu_ror>);
+  table.specialize(Op::SHL, shift_form<alu_shl>);
+  table.specialize(Op::SHR, shift_form<alu_shr>);
+  table.specialize(Op::SAR, shift_form<alu_sar>);
 }
 
 } // namespace sable::cpu
