@@ -39,6 +39,8 @@ Block *BlockCache::insert(std::unique_ptr<Block> &block, uint64_t ticket) {
   const uint64_t page = block->physical & ~kPageMask;
   const uint64_t k = key(block->physical, block->mode);
   page_blocks_[page].push_back(k);
+  if (block->continuation_page != Block::kNoContinuation)
+    page_blocks_[block->continuation_page].push_back(k);
   Block *raw = block.get();
   std::unique_ptr<Block> &slot = blocks_[k];
   if (slot) {

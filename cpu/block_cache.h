@@ -38,6 +38,10 @@ struct Block {
 
   // Bytes from the first instruction's start to the last one's end.
   unsigned length = 0;
+  // For a block of one instruction crossing a page: the physical page
+  // holding the rest of its bytes.
+  static constexpr uint64_t kNoContinuation = ~uint64_t{0};
+  uint64_t continuation_page = kNoContinuation;
   // The last instruction leaves CS, CPL, the code size and the segment
   // registers unchanged (a near branch, for instance).
   bool keeps_context = false;

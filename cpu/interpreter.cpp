@@ -58,6 +58,12 @@ uint64_t wrap_ip(uint64_t ip, CodeSize mode) {
   }
 }
 
+// The linear address of the page after the one holding `linear`.
+uint64_t continuation_linear(uint64_t linear, CodeSize mode) {
+  const uint64_t next = (linear | kPageMask) + 1;
+  return mode == CodeSize::Bits64 ? next : next & 0xffffffff;
+}
+
 // Addresses are linear, as the fetch saw them.
 void log_disassembly(const CpuState &s, uint64_t linear, const uint8_t *bytes,
                      size_t size) {
@@ -167,22 +173,33 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
     DecodeStatus status = decode(
         page + offset, std::min(available, kMaxInstructionLength), mode, insn);
     if (status == DecodeStatus::Truncated) {
+      // An instruction crossing into the next page is a block of its own,
+      // cached with the physical page of its continuation: a store to
+      // either page invalidates it, and a lookup checks that the next
+      // linear page still maps there (Cpu::fetch_block).
       if (!block->instructions.empty())
         break;
       uint8_t bytes[kMaxInstructionLength];
       std::memcpy(bytes, page + offset, available);
-      uint64_t next_page = linear + available;
-      if (mode != CodeSize::Bits64)
-        next_page &= 0xffffffff;
+      const uint64_t next_page = continuation_linear(linear, mode);
       const Privilege privilege =
           s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+      const TlbEntry *next =
+          tlb_entry(cpu, next_page, Access::Execute, privilege);
+      if (!next)
+        return nullptr;
+      if (next->host_read) {
+        block->continuation_page = next->physical_page;
+        cpu.env.memory->mark_code_page(next->physical_page);
+      } else {
+        cacheable = false;
+      }
       if (!access_linear(cpu, next_page, bytes + available,
                          kMaxInstructionLength - available, Access::Execute,
                          privilege))
         return nullptr;
       decode(bytes, kMaxInstructionLength, mode, insn);
       block->append(insn, table.select(insn));
-      cacheable = false;
       break;
     }
     block->append(insn, table.select(insn));
@@ -284,6 +301,16 @@ Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
   const CodeSize mode = s.code_size();
   const uint64_t physical = entry->physical_page | (linear & kPageMask);
   Block *block = entry->host_read ? blocks_->find(physical, mode) : nullptr;
+  if (block && block->continuation_page != Block::kNoContinuation) {
+    const Privilege privilege =
+        s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+    const TlbEntry *next = tlb_entry(*this, continuation_linear(linear, mode),
+                                     Access::Execute, privilege);
+    if (!next)
+      return nullptr;
+    if (next->physical_page != block->continuation_page)
+      block = nullptr;
+  }
   if (!block) {
     bool cacheable = false;
     const TlbEntry fetched = *entry;

@@ -214,6 +214,43 @@ TEST_CASE("interpreter: an instruction crossing pages fetches both") {
   CHECK(m.get32(m.state().gpr[RSP] + 4) == 0x10ffd);
 }
 
+TEST_CASE("interpreter: a cached instruction crossing pages follows stores "
+          "into and remapping of its second page") {
+  Interp m;
+  m.protected_at(0x10ffd);
+  constexpr uint64_t kDirectory = 0x200000, kTable = 0x201000;
+  m.put32(kDirectory, kTable | 3);
+  for (unsigned i = 0; i < 1024; ++i)
+    m.put32(kTable + i * 4, (i << 12) | 3);
+  m.put32(kTable + 0x11 * 4, 0x50000 | 3);
+  m.state().cr3 = kDirectory;
+  REQUIRE(m.cpu->write_cr(0, m.state().cr0 | CR0_PG));
+  m.put_bytes(0x10ffd, {0xb8, 0x78, 0x56}); // mov eax, 0x12345678 ...
+  m.put_bytes(0x50000, {
+                           0x34, 0x12,       // ... its last two bytes
+                           0x41,             // inc ecx
+                           0x83, 0xf9, 0x02, // cmp ecx, 2
+                           0x74, 0x0c,       // je hlt
+                           // mov byte [0x11001], 0x99: the MOV's top byte
+                           0xc6, 0x05, 0x01, 0x10, 0x01, 0x00, 0x99,
+                           0xe9, 0xe9, 0xff, 0xff, 0xff, // jmp 0x10ffd
+                           0xf4,                         // hlt
+                       });
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().gpr[RCX] == 2);
+  CHECK(m.state().gpr[RAX] == 0x99345678);
+
+  // The next linear page now maps elsewhere: the cached block must not run.
+  m.put32(kTable + 0x11 * 4, 0x60000 | 3);
+  m.put_bytes(0x60000, {0x00, 0x11, 0xf4}); // ... 0x11005678, then hlt
+  m.cpu->flush_tlb(true);
+  m.state().halted = false;
+  m.state().rip = 0x10ffd;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().gpr[RAX] == 0x11005678);
+  CHECK(m.state().rip == 0x11003);
+}
+
 TEST_CASE("interpreter: NMI ignores IF and blocks further NMIs") {
   Interp m;
   m.real_mode_at(0x1000, 0);
