@@ -78,19 +78,13 @@ void BlockCache::retire(std::unique_ptr<Block> block) {
   has_retired_.store(true, std::memory_order_release);
 }
 
-void BlockCache::release_retired() {
-  // Called between every two blocks: only take the lock when there is
-  // something to free.
-  if (!has_retired_.load(std::memory_order_acquire))
-    return;
+void BlockCache::free_retired() {
   std::lock_guard guard(lock_);
   retired_.clear();
   has_retired_.store(false, std::memory_order_relaxed);
 }
 
-void BlockCache::sync_layout(uint64_t generation) {
-  if (generation == layout_generation_)
-    return;
+void BlockCache::follow_layout(uint64_t generation) {
   clear();
   layout_generation_ = generation;
 }

@@ -38,6 +38,16 @@ struct Block {
 
   // Bytes from the first instruction's start to the last one's end.
   unsigned length = 0;
+  // The blocks run after this one, by where it ended: at its end (a branch
+  // not taken) or elsewhere. A link holds while the vCPU's context
+  // generation is the one it records (see Cpu::run).
+  struct Link {
+    uint64_t rip = 0;
+    uint64_t generation = 0;
+    Block *block = nullptr;
+  };
+  Link links[2];
+
   // For a block of one instruction crossing a page: the physical page
   // holding the rest of its bytes.
   static constexpr uint64_t kNoContinuation = ~uint64_t{0};
@@ -72,7 +82,12 @@ public:
   // vCPU may be executing one of them.
   void invalidate_page(uint64_t physical);
   // Frees invalidated blocks; only from the vCPU thread between blocks.
-  void release_retired();
+  void release_retired() {
+    // Called between every two blocks: only call out when there is
+    // something to free.
+    if (has_retired_.load(std::memory_order_acquire))
+      free_retired();
+  }
   void clear();
   // Counts invalidations: a block seen before an unchanged count is still
   // cached and allocated.
@@ -81,7 +96,10 @@ public:
   }
   // Drops everything when the guest-physical layout changed since the
   // last call (GuestMemory::generation()): a block's bytes may be gone.
-  void sync_layout(uint64_t generation);
+  void sync_layout(uint64_t generation) {
+    if (generation != layout_generation_)
+      follow_layout(generation);
+  }
 
 private:
   static uint64_t key(uint64_t physical, CodeSize mode) {
@@ -90,6 +108,8 @@ private:
   static unsigned recent_slot(uint64_t physical) {
     return (physical ^ (physical >> 12)) & (kRecentEntries - 1);
   }
+  void free_retired();
+  void follow_layout(uint64_t generation);
   // Drops `block` from the lookup array; under lock_.
   void forget_recent(const Block *block);
   // Keeps an invalidated block alive until release_retired(); under lock_.

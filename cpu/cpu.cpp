@@ -87,12 +87,17 @@ void Cpu::set_rflags(uint64_t v) {
 }
 
 bool Cpu::prepare_fast_segment(unsigned seg) {
-  if (!fast_.enabled || debug)
-    return false;
   const CpuState &s = state;
+  if (!fast_.enabled || debug || (s.rflags & AC))
+    return false;
   const bool bits64 = s.code_size() == CodeSize::Bits64;
   if (!fast_.ready) {
-    fast_.privilege = s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+    const Privilege privilege =
+        s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
+    fast_.read_permission =
+        tlb_permission(static_cast<unsigned>(Access::Read), privilege);
+    fast_.write_permission =
+        tlb_permission(static_cast<unsigned>(Access::Write), privilege);
     fast_.address_mask = bits64 ? ~uint64_t{0} : 0xffffffffull;
   }
   FastSegment &fast = fast_.segments[seg];

@@ -307,18 +307,20 @@ private:
   // (limit + 1) of the offsets a load or a store may use without further
   // checks (0 when every access takes the full path). Worked out on first
   // use within a block and forgotten when the next one starts: segment
-  // registers, CPL and the code size change only with instructions that
-  // end a block (opcodes.def) or between blocks. Outside run() and while
-  // the debugger has points set, nothing is prepared.
+  // registers, CPL, the code size and RFLAGS.AC (alignment checks, SMAP)
+  // change only with instructions that end a block (opcodes.def) or
+  // between blocks. Outside run(), while the debugger has points set and
+  // while AC is set, nothing is prepared.
   struct FastSegment {
     uint64_t base = 0;
     uint64_t read_end = 0;
     uint64_t write_end = 0;
   };
   struct FastAccess {
-    bool enabled = false; // inside run()
-    uint8_t ready = 0;    // bit per segment register
-    Privilege privilege = Privilege::Supervisor;
+    bool enabled = false;         // inside run()
+    uint8_t ready = 0;            // bit per segment register
+    uint16_t read_permission = 0; // tlb_permission() for the CPL
+    uint16_t write_permission = 0;
     uint64_t address_mask = 0;
     FastSegment segments[6];
   };
@@ -375,20 +377,18 @@ inline uint8_t *Cpu::direct_host(unsigned seg, uint64_t offset, unsigned size,
   if (!(fast_.ready & (1u << seg)) && !prepare_fast_segment(seg))
     return nullptr;
   const FastSegment &segment = fast_.segments[seg];
-  const uint64_t end =
-      access == Access::Write ? segment.write_end : segment.read_end;
+  const bool store = access == Access::Write;
+  const uint64_t end = store ? segment.write_end : segment.read_end;
   const uint64_t linear = (segment.base + offset) & fast_.address_mask;
-  // RFLAGS.AC brings alignment checks and SMAP's privilege class; the
-  // full path raises #GP or #SS for a non-canonical address.
+  // The full path raises #GP or #SS for a non-canonical address.
   if (offset + size > end || (linear & kPageMask) + size > kPageSize ||
-      (state.rflags & AC) ||
       static_cast<uint64_t>(static_cast<int64_t>(linear << 16) >> 16) != linear)
     return nullptr;
-  TlbEntry *entry =
-      tlb.lookup(linear, static_cast<unsigned>(access), fast_.privilege);
+  TlbEntry *entry = tlb.lookup_permitted(linear, store ? fast_.write_permission
+                                                       : fast_.read_permission);
   if (!entry)
     return nullptr;
-  if (access == Access::Write)
+  if (store)
     return entry->host_write && entry->skips_store_tracking(
                                     env.memory->store_tracking_epoch())
                ? entry->host_write + (linear & kPageMask)

@@ -347,6 +347,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
       cpu.forget_context();
     }
   } context_scope(*this);
+  Block::Link *link = nullptr;
+  uint64_t link_generation = 0;
   for (uint64_t done = 0; done < max_blocks; ++done) {
     // A plain load first: the exchange is a locked instruction.
     if (exit_requested_.load(std::memory_order_relaxed) &&
@@ -374,21 +376,37 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (s.halted)
       return StopReason::Halted;
 
+    // The previous block's link: valid while the generation it was read
+    // in lasts, which also keeps the previous block allocated.
     std::unique_ptr<Block> uncached;
-    Block *block = fetch_block(uncached);
-    if (!block) {
-      if (!deliver_pending_fault())
-        return StopReason::Shutdown;
-      if (single_step)
-        return stepped();
-      continue;
+    Block *block = nullptr;
+    const bool linkable = link && link_generation == context_generation_;
+    if (linkable && link->generation == context_generation_ &&
+        link->rip == s.rip) {
+      block = link->block;
+    } else {
+      block = fetch_block(uncached);
+      if (!block) {
+        if (!deliver_pending_fault())
+          return StopReason::Shutdown;
+        if (single_step)
+          return stepped();
+        link = nullptr;
+        continue;
+      }
+      if (linkable && !uncached)
+        *link = Block::Link{s.rip, context_generation_, block};
     }
+    link = nullptr;
+    const uint64_t start_rip = s.rip;
 
     ++block->executions;
-    SABLE_LOG(LOG_EXEC, "exec: %04x:%016" PRIx64 " [%016" PRIx64 "]\n",
-              s.seg[CS].selector, s.rip, block->physical);
-    if (log_enabled(LOG_CPU))
-      log_registers(*this);
+    if (log_enabled(LOG_EXEC | LOG_CPU)) [[unlikely]] {
+      SABLE_LOG(LOG_EXEC, "exec: %04x:%016" PRIx64 " [%016" PRIx64 "]\n",
+                s.seg[CS].selector, s.rip, block->physical);
+      if (log_enabled(LOG_CPU))
+        log_registers(*this);
+    }
 
     const CodeSize mode = block->mode;
     // Instructions change CS only as the last of a block, so when the
@@ -466,8 +484,13 @@ StopReason Cpu::run(uint64_t max_blocks) {
         }
       }
     }
-    if (!completed || !block->keeps_context)
+    if (!completed || !block->keeps_context) {
       forget_context();
+    } else if (!uncached) {
+      const uint64_t fall_through = wrap_ip(start_rip + block->length, mode);
+      link = &block->links[s.rip == fall_through ? 0 : 1];
+      link_generation = context_generation_;
+    }
   }
   return StopReason::BudgetExhausted;
 }

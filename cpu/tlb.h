@@ -66,6 +66,15 @@ public:
     return &entry;
   }
 
+  // lookup() with the permission bit already worked out.
+  TlbEntry *lookup_permitted(uint64_t linear, uint16_t permission) {
+    TlbEntry &entry = slot(linear);
+    if (entry.linear_page != (linear & ~kPageMask) ||
+        !(entry.allowed & permission))
+      return nullptr;
+    return &entry;
+  }
+
   void insert(const TlbEntry &entry) {
     slot(entry.linear_page) = entry;
     if (entry.mapping_mask != kPageMask)
