@@ -75,6 +75,28 @@ template <Binary Compute> struct BinaryForm {
   };
 };
 
+template <BinaryWithCarry Compute> struct CarryForm {
+  template <Form F, unsigned Size> struct At {
+    static bool run(Cpu &cpu, const Instruction &insn) {
+      uint64_t src;
+      if (!load_source<F, Size>(cpu, insn, src))
+        return false;
+      const bool carry = carry_flag(cpu.state);
+      if constexpr (register_destination(F)) {
+        const unsigned gpr = insn.operands[0].reg;
+        store_reg<Size>(
+            cpu, gpr,
+            Compute(cpu.state, Size, load_reg<Size>(cpu, gpr), src, carry));
+        return true;
+      } else {
+        return modify_with_flags(cpu, insn, 0, [&](uint64_t dst) {
+          return Compute(cpu.state, Size, dst, src, carry);
+        });
+      }
+    }
+  };
+};
+
 template <Binary Compute> struct CompareForm {
   template <Form F, unsigned Size> struct At {
     static bool run(Cpu &cpu, const Instruction &insn) {
@@ -93,6 +115,10 @@ template <Binary Compute> struct CompareForm {
 
 template <Binary Compute> Handler binary_form(const Instruction &insn) {
   return form_handler<BinaryForm<Compute>::template At>(insn);
+}
+
+template <BinaryWithCarry Compute> Handler carry_form(const Instruction &insn) {
+  return form_handler<CarryForm<Compute>::template At>(insn);
 }
 
 template <Binary Compute> Handler compare_form(const Instruction &insn) {
@@ -156,6 +182,8 @@ void register_alu_ops(HandlerTable &table) {
 
   table.specialize(Op::ADD, binary_form<alu_add>);
   table.specialize(Op::OR, binary_form<alu_or>);
+  table.specialize(Op::ADC, carry_form<alu_adc>);
+  table.specialize(Op::SBB, carry_form<alu_sbb>);
   table.specialize(Op::AND, binary_form<alu_and>);
   table.specialize(Op::SUB, binary_form<alu_sub>);
   table.specialize(Op::XOR, binary_form<alu_xor>);

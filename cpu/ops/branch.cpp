@@ -107,6 +107,37 @@ bool jcxz(Cpu &cpu, const Instruction &insn) {
   return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
 }
 
+// Near CALL and RET with 8-byte operands, which exist only in 64-bit mode
+// (stack pointer RSP whole, canonical targets).
+bool canonical(uint64_t address) {
+  return static_cast<uint64_t>(static_cast<int64_t>(address << 16) >> 16) ==
+         address;
+}
+
+bool call64(Cpu &cpu, const Instruction &insn) {
+  const uint64_t target = cpu.next_rip + insn.imm;
+  if (!canonical(target))
+    return cpu.fault(EXC_GP, 0);
+  const uint64_t rsp = cpu.state.gpr[RSP] - 8;
+  if (!cpu.write(SS, rsp, &cpu.next_rip, 8))
+    return false;
+  cpu.state.gpr[RSP] = rsp;
+  cpu.next_rip = target;
+  return true;
+}
+
+bool ret64(Cpu &cpu, const Instruction &) {
+  const uint64_t rsp = cpu.state.gpr[RSP];
+  uint64_t target;
+  if (!cpu.read(SS, rsp, &target, 8))
+    return false;
+  if (!canonical(target))
+    return cpu.fault(EXC_GP, 0);
+  cpu.state.gpr[RSP] = rsp + 8;
+  cpu.next_rip = target;
+  return true;
+}
+
 // Jcc compiled for one condition (handlers.h, "specializer").
 template <unsigned Cond> bool jcc_on(Cpu &cpu, const Instruction &insn) {
   if (!condition_holds(cpu.state, Cond))
@@ -136,6 +167,12 @@ void register_branch_ops(HandlerTable &table) {
   table.set(Op::LOOPNE, loop<LoopKind::WhileNotEqual>);
   table.set(Op::JCXZ, jcxz);
   table.specialize(Op::JCC, jcc_form);
+  table.specialize(Op::CALL, [](const Instruction &insn) {
+    return insn.opsize == 8 ? call64 : nullptr;
+  });
+  table.specialize(Op::RET, [](const Instruction &insn) {
+    return insn.opsize == 8 && insn.imm == 0 ? ret64 : nullptr;
+  });
 }
 
 } // namespace sable::cpu

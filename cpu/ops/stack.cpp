@@ -123,6 +123,35 @@ bool leave(Cpu &cpu, const Instruction &insn) {
 
 } // namespace
 
+// PUSH/POP of a 64-bit register: an 8-byte operand exists only in 64-bit
+// mode, where the stack pointer is RSP whole. POP RSP leaves the value
+// popped, as the increment comes first.
+bool push_register64(Cpu &cpu, const Instruction &insn) {
+  const uint64_t value = cpu.state.gpr[insn.operands[0].reg];
+  const uint64_t rsp = cpu.state.gpr[RSP] - 8;
+  if (!cpu.write(SS, rsp, &value, 8))
+    return false;
+  cpu.state.gpr[RSP] = rsp;
+  return true;
+}
+
+bool pop_register64(Cpu &cpu, const Instruction &insn) {
+  const uint64_t rsp = cpu.state.gpr[RSP];
+  uint64_t value;
+  if (!cpu.read(SS, rsp, &value, 8))
+    return false;
+  cpu.state.gpr[RSP] = rsp + 8;
+  cpu.state.gpr[insn.operands[0].reg] = value;
+  return true;
+}
+
+Handler register64_form(const Instruction &insn, Handler handler) {
+  const Operand &op = insn.operands[0];
+  return op.kind == OperandKind::Reg && op.size == 8 && insn.opsize == 8
+             ? handler
+             : nullptr;
+}
+
 void register_stack_ops(HandlerTable &table) {
   table.set(Op::PUSH, push);
   table.set(Op::POP, pop);
@@ -130,6 +159,12 @@ void register_stack_ops(HandlerTable &table) {
   table.set(Op::POPA, popa);
   table.set(Op::ENTER, enter);
   table.set(Op::LEAVE, leave);
+  table.specialize(Op::PUSH, [](const Instruction &insn) {
+    return register64_form(insn, push_register64);
+  });
+  table.specialize(Op::POP, [](const Instruction &insn) {
+    return register64_form(insn, pop_register64);
+  });
 }
 
 } // namespace sable::cpu

@@ -584,3 +584,31 @@ TEST_CASE("materialized flags survive and partial updates keep the rest") {
   CHECK(arith_flags(state) == ZF);
   CHECK(lazy_arith_flags(state.lazy) == 0);
 }
+
+TEST_CASE("conditions read from CMP and logic records equal the ones read "
+          "from the derived flags") {
+  std::mt19937_64 random(7);
+  const uint64_t edges[] = {0,          1,          0x7f,       0x80,
+                            0xff,       0x7fff,     0x8000,     0xffff,
+                            0x7fffffff, 0x80000000, 0xffffffff, ~0ull >> 1,
+                            1ull << 63, ~0ull};
+  unsigned checked = 0;
+  for (unsigned size : {1u, 2u, 4u, 8u}) {
+    for (int round = 0; round < 2000; ++round) {
+      const uint64_t dst = round < 196 ? edges[round % 14] : random();
+      const uint64_t src = round < 196 ? edges[round / 14] : random();
+      CpuState subtract, logic;
+      alu_sub(subtract, size, dst & size_mask(size), src & size_mask(size));
+      alu_and(logic, size, dst, src);
+      for (const CpuState *state : {&subtract, &logic})
+        for (unsigned cond = 0; cond < 16; ++cond) {
+          INFO("size " << size << " dst " << dst << " src " << src
+                       << " cond " << cond);
+          REQUIRE(condition_holds(*state, cond) ==
+                  condition_on_flags(lazy_arith_flags(state->lazy), cond));
+          ++checked;
+        }
+    }
+  }
+  CHECK(checked == 4 * 2000 * 2 * 16);
+}
