@@ -44,6 +44,10 @@ Block *BlockCache::insert(std::unique_ptr<Block> &block, uint64_t ticket) {
   Block *raw = block.get();
   std::unique_ptr<Block> &slot = blocks_[k];
   if (slot) {
+    // The block replaced (the same bytes reached with another continuation
+    // page) may still be referenced through another linear address:
+    // counting it as an invalidation makes the vCPU forget those.
+    invalidations_.fetch_add(1, std::memory_order_relaxed);
     slot->valid.store(false, std::memory_order_relaxed);
     forget_recent(slot.get());
     retire(std::move(slot));

@@ -103,8 +103,10 @@ private:
   IrqRouter irq_;
   EventLoop loop_{clock_, lock_};
 
-  std::vector<std::unique_ptr<Device>> devices_;
+  // Before the devices, so that it outlives them: a UART detaches from
+  // its backend when it is destroyed.
   std::vector<std::unique_ptr<CharBackend>> serial_backends_;
+  std::vector<std::unique_ptr<Device>> devices_;
   std::unique_ptr<Pic8259Pair> pic_;
   std::unique_ptr<ApicBus> apic_bus_;
   std::unique_ptr<Ioapic> ioapic_;
