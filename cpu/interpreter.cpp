@@ -285,25 +285,19 @@ Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
     return jump.block;
 
   // CS checks and the execute permission of the MMU.
+  const Privilege privilege =
+      s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
   uint64_t linear = 0;
   TlbEntry *entry = nullptr;
   if (plain_linear(CS, s.rip, 1, Access::Execute, linear) ||
-      segment_linear(*this, CS, s.rip, 1, Access::Execute, linear)) {
-    const Privilege privilege =
-        s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
-    entry =
-        tlb.lookup(linear, static_cast<unsigned>(Access::Execute), privilege);
-    if (!entry)
-      entry = tlb_entry(*this, linear, Access::Execute, privilege);
-  }
+      segment_linear(*this, CS, s.rip, 1, Access::Execute, linear))
+    entry = tlb_entry(*this, linear, Access::Execute, privilege);
   if (!entry)
     return nullptr;
   const CodeSize mode = s.code_size();
   const uint64_t physical = entry->physical_page | (linear & kPageMask);
   Block *block = entry->host_read ? blocks_->find(physical, mode) : nullptr;
   if (block && block->continuation_page != Block::kNoContinuation) {
-    const Privilege privilege =
-        s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
     const TlbEntry *next = tlb_entry(*this, continuation_linear(linear, mode),
                                      Access::Execute, privilege);
     if (!next)
