@@ -55,43 +55,27 @@ bool increment(Cpu &cpu, const Instruction &insn) {
 }
 
 // The same operations for one operand form and size (cpu/ops/forms.h).
-template <Binary Compute> struct BinaryForm {
+// `Compute` is a Binary, or with `WithCarry` a BinaryWithCarry given CF
+// as it was before the instruction.
+template <auto Compute, bool WithCarry> struct BinaryForm {
   template <Form F, unsigned Size> struct At {
     static bool run(Cpu &cpu, const Instruction &insn) {
       uint64_t src;
       if (!load_source<F, Size>(cpu, insn, src))
         return false;
-      if constexpr (register_destination(F)) {
-        const unsigned gpr = insn.operands[0].reg;
-        store_reg<Size>(
-            cpu, gpr, Compute(cpu.state, Size, load_reg<Size>(cpu, gpr), src));
-        return true;
-      } else {
-        return modify_with_flags(cpu, insn, 0, [&](uint64_t dst) {
-          return Compute(cpu.state, Size, dst, src);
-        });
-      }
-    }
-  };
-};
-
-template <BinaryWithCarry Compute> struct CarryForm {
-  template <Form F, unsigned Size> struct At {
-    static bool run(Cpu &cpu, const Instruction &insn) {
-      uint64_t src;
-      if (!load_source<F, Size>(cpu, insn, src))
-        return false;
-      const bool carry = carry_flag(cpu.state);
-      if constexpr (register_destination(F)) {
-        const unsigned gpr = insn.operands[0].reg;
-        store_reg<Size>(
-            cpu, gpr,
-            Compute(cpu.state, Size, load_reg<Size>(cpu, gpr), src, carry));
-        return true;
-      } else {
-        return modify_with_flags(cpu, insn, 0, [&](uint64_t dst) {
+      const bool carry = WithCarry && carry_flag(cpu.state);
+      auto apply = [&](uint64_t dst) {
+        if constexpr (WithCarry)
           return Compute(cpu.state, Size, dst, src, carry);
-        });
+        else
+          return Compute(cpu.state, Size, dst, src);
+      };
+      if constexpr (register_destination(F)) {
+        const unsigned gpr = insn.operands[0].reg;
+        store_reg<Size>(cpu, gpr, apply(load_reg<Size>(cpu, gpr)));
+        return true;
+      } else {
+        return modify_with_flags(cpu, insn, 0, apply);
       }
     }
   };
@@ -114,11 +98,11 @@ template <Binary Compute> struct CompareForm {
 };
 
 template <Binary Compute> Handler binary_form(const Instruction &insn) {
-  return form_handler<BinaryForm<Compute>::template At>(insn);
+  return form_handler<BinaryForm<Compute, false>::template At>(insn);
 }
 
 template <BinaryWithCarry Compute> Handler carry_form(const Instruction &insn) {
-  return form_handler<CarryForm<Compute>::template At>(insn);
+  return form_handler<BinaryForm<Compute, true>::template At>(insn);
 }
 
 template <Binary Compute> Handler compare_form(const Instruction &insn) {
@@ -139,16 +123,9 @@ template <uint64_t (*Compute)(CpuState &, unsigned, uint64_t, bool)>
 Handler increment_form(const Instruction &insn) {
   if (insn.operands[0].kind != OperandKind::Reg)
     return nullptr;
-  switch (insn.operands[0].size) {
-  case 2:
-    return increment_register<Compute, 2>;
-  case 4:
-    return increment_register<Compute, 4>;
-  case 8:
-    return increment_register<Compute, 8>;
-  default:
-    return nullptr;
-  }
+  return word_sized(insn.operands[0].size, [](auto size) -> Handler {
+    return increment_register<Compute, decltype(size)::value>;
+  });
 }
 
 bool neg(Cpu &cpu, const Instruction &insn) {

@@ -314,16 +314,9 @@ template <unsigned Size> bool lea_sized(Cpu &cpu, const Instruction &insn) {
 }
 
 Handler lea_form(const Instruction &insn) {
-  switch (insn.operands[0].size) {
-  case 2:
-    return lea_sized<2>;
-  case 4:
-    return lea_sized<4>;
-  case 8:
-    return lea_sized<8>;
-  default:
-    return nullptr;
-  }
+  return word_sized(insn.operands[0].size, [](auto size) -> Handler {
+    return lea_sized<decltype(size)::value>;
+  });
 }
 
 // A false condition still writes a 4-byte destination (zeroing the upper
@@ -342,16 +335,9 @@ Handler cmovcc_form(const Instruction &insn) {
   Form form;
   if (!operand_form(insn, form) || form != Form::RegReg)
     return nullptr;
-  switch (insn.operands[0].size) {
-  case 2:
-    return cmovcc_registers<2>;
-  case 4:
-    return cmovcc_registers<4>;
-  case 8:
-    return cmovcc_registers<8>;
-  default:
-    return nullptr;
-  }
+  return word_sized(insn.operands[0].size, [](auto size) -> Handler {
+    return cmovcc_registers<decltype(size)::value>;
+  });
 }
 
 void register_data_ops(HandlerTable &table) {

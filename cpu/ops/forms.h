@@ -6,6 +6,8 @@
 // decoded. They are instantiations of the same semantics (cpu/flags.h and
 // the family's own functions), not a second implementation.
 
+#include <type_traits>
+
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/handlers.h"
@@ -99,6 +101,21 @@ bool load_source(Cpu &cpu, const Instruction &insn, uint64_t &value) {
     return true;
   } else {
     return load_memory<Size>(cpu, insn, value);
+  }
+}
+
+// pick(std::integral_constant<unsigned, N>{}) for a `size` N of 2, 4 or 8
+// (the word, doubleword and quadword operand sizes); null otherwise.
+template <typename Pick> Handler word_sized(unsigned size, Pick &&pick) {
+  switch (size) {
+  case 2:
+    return pick(std::integral_constant<unsigned, 2>{});
+  case 4:
+    return pick(std::integral_constant<unsigned, 4>{});
+  case 8:
+    return pick(std::integral_constant<unsigned, 8>{});
+  default:
+    return nullptr;
   }
 }
 

@@ -141,16 +141,9 @@ Handler imul_form(const Instruction &insn) {
   if (insn.operands[0].kind != OperandKind::Reg ||
       insn.operands[1].size != insn.operands[0].size)
     return nullptr;
-  switch (insn.operands[0].size) {
-  case 2:
-    return imul_from<2>(insn);
-  case 4:
-    return imul_from<4>(insn);
-  case 8:
-    return imul_from<8>(insn);
-  default:
-    return nullptr;
-  }
+  return word_sized(insn.operands[0].size, [&](auto size) -> Handler {
+    return imul_from<decltype(size)::value>(insn);
+  });
 }
 
 } // namespace

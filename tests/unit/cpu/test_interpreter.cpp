@@ -38,6 +38,17 @@ struct Interp : CoreMachine {
     state().rip = eip;
     state().gpr[RSP] = 0x8000;
   }
+  // Protected mode with 2-level paging mapping the first 4 MiB onto
+  // itself through the page table at kTable.
+  static constexpr uint64_t kDirectory = 0x200000, kTable = 0x201000;
+  void paged_at(uint64_t eip) {
+    protected_at(eip);
+    put32(kDirectory, kTable | 3);
+    for (unsigned i = 0; i < 1024; ++i)
+      put32(kTable + i * 4, (i << 12) | 3);
+    state().cr3 = kDirectory;
+    REQUIRE(cpu->write_cr(0, state().cr0 | CR0_PG));
+  }
   void long_at(uint64_t rip) {
     long_mode();
     state().rip = rip;
@@ -188,21 +199,16 @@ TEST_CASE("interpreter: a triple fault stops with Shutdown") {
 
 TEST_CASE("interpreter: an instruction crossing pages fetches both") {
   Interp m;
-  m.protected_at(0x10ffd);
-  constexpr uint64_t kDirectory = 0x200000, kTable = 0x201000;
-  m.put32(kDirectory, kTable | 3);
-  for (unsigned i = 0; i < 1024; ++i)
-    m.put32(kTable + i * 4, (i << 12) | 3);
-  m.put32(kTable + 0x11 * 4, 0x50000 | 3); // the second page is elsewhere
-  m.state().cr3 = kDirectory;
-  REQUIRE(m.cpu->write_cr(0, m.state().cr0 | CR0_PG));
+  m.paged_at(0x10ffd);
+  m.put32(Interp::kTable + 0x11 * 4,
+          0x50000 | 3);                     // the second page is elsewhere
   m.put_bytes(0x10ffd, {0xb8, 0x78, 0x56}); // mov eax, 0x12345678 ...
   m.put_bytes(0x50000, {0x34, 0x12, 0xf4}); // ... then hlt
   CHECK(m.cpu->run(100) == StopReason::Halted);
   CHECK(m.state().gpr[RAX] == 0x12345678);
 
   // With the second page gone, the fetch faults there.
-  m.put32(kTable + 0x11 * 4, 0);
+  m.put32(Interp::kTable + 0x11 * 4, 0);
   m.cpu->flush_tlb(true);
   m.put64(kIdtBase + EXC_PF * 8, 0x00008e0000080000ull | 0x3000);
   m.put_bytes(0x3000, {0xf4});
@@ -217,14 +223,8 @@ TEST_CASE("interpreter: an instruction crossing pages fetches both") {
 TEST_CASE("interpreter: a cached instruction crossing pages follows stores "
           "into and remapping of its second page") {
   Interp m;
-  m.protected_at(0x10ffd);
-  constexpr uint64_t kDirectory = 0x200000, kTable = 0x201000;
-  m.put32(kDirectory, kTable | 3);
-  for (unsigned i = 0; i < 1024; ++i)
-    m.put32(kTable + i * 4, (i << 12) | 3);
-  m.put32(kTable + 0x11 * 4, 0x50000 | 3);
-  m.state().cr3 = kDirectory;
-  REQUIRE(m.cpu->write_cr(0, m.state().cr0 | CR0_PG));
+  m.paged_at(0x10ffd);
+  m.put32(Interp::kTable + 0x11 * 4, 0x50000 | 3);
   m.put_bytes(0x10ffd, {0xb8, 0x78, 0x56}); // mov eax, 0x12345678 ...
   m.put_bytes(0x50000, {
                            0x34, 0x12,       // ... its last two bytes
@@ -232,16 +232,16 @@ TEST_CASE("interpreter: a cached instruction crossing pages follows stores "
                            0x83, 0xf9, 0x02, // cmp ecx, 2
                            0x74, 0x0c,       // je hlt
                            // mov byte [0x11001], 0x99: the MOV's top byte
-                           0xc6, 0x05, 0x01, 0x10, 0x01, 0x00, 0x99,
-                           0xe9, 0xe9, 0xff, 0xff, 0xff, // jmp 0x10ffd
-                           0xf4,                         // hlt
+                           0xc6, 0x05, 0x01, 0x10, 0x01, 0x00, 0x99, 0xe9, 0xe9,
+                           0xff, 0xff, 0xff, // jmp 0x10ffd
+                           0xf4,             // hlt
                        });
   CHECK(m.cpu->run(100) == StopReason::Halted);
   CHECK(m.state().gpr[RCX] == 2);
   CHECK(m.state().gpr[RAX] == 0x99345678);
 
   // The next linear page now maps elsewhere: the cached block must not run.
-  m.put32(kTable + 0x11 * 4, 0x60000 | 3);
+  m.put32(Interp::kTable + 0x11 * 4, 0x60000 | 3);
   m.put_bytes(0x60000, {0x00, 0x11, 0xf4}); // ... 0x11005678, then hlt
   m.cpu->flush_tlb(true);
   m.state().halted = false;
