@@ -103,6 +103,67 @@ TEST_CASE("MSRs: known registers, canonical checks, unknown ones #GP") {
   CHECK_FALSE(m.cpu->write_msr(MSR_EFER, uint64_t{1} << 20));
 }
 
+TEST_CASE("MSRs: TSC writes and IA32_TSC_ADJUST move each other (SDM "
+          "17.17.3)") {
+  CoreMachine m;
+  uint64_t tsc = 0, adjust = 1;
+  REQUIRE(m.cpu->read_msr(MSR_TSC_ADJUST, adjust));
+  CHECK(adjust == 0);
+  // The TSC counts from reset; what writes add shows in TSC_ADJUST, so
+  // TSC - TSC_ADJUST stays the time since reset (under a second here).
+  auto time_since_reset = [&] {
+    REQUIRE(m.cpu->read_msr(MSR_TSC, tsc));
+    REQUIRE(m.cpu->read_msr(MSR_TSC_ADJUST, adjust));
+    return tsc - adjust;
+  };
+  CHECK(time_since_reset() < kGuestTscHz);
+
+  REQUIRE(m.cpu->write_msr(MSR_TSC, 1000 * kGuestTscHz));
+  CHECK(time_since_reset() < kGuestTscHz);
+  CHECK(tsc >= 1000 * kGuestTscHz);
+  CHECK(adjust > 999 * kGuestTscHz);
+
+  REQUIRE(m.cpu->write_msr(MSR_TSC_ADJUST, 5 * kGuestTscHz));
+  REQUIRE(m.cpu->read_msr(MSR_TSC_ADJUST, adjust));
+  CHECK(adjust == 5 * kGuestTscHz);
+  CHECK(time_since_reset() < kGuestTscHz);
+  CHECK(tsc >= 5 * kGuestTscHz);
+  CHECK(tsc < 6 * kGuestTscHz);
+
+  // A negative adjustment takes the TSC back.
+  REQUIRE(m.cpu->write_msr(MSR_TSC_ADJUST, -(kGuestTscHz / 2)));
+  CHECK(int64_t(time_since_reset()) > 0);
+  CHECK(int64_t(tsc) < int64_t(kGuestTscHz / 2));
+
+  m.cpu->reset();
+  REQUIRE(m.cpu->read_msr(MSR_TSC_ADJUST, adjust));
+  CHECK(adjust == 0);
+}
+
+TEST_CASE("MSRs Linux reads on an Intel processor: microcode signature, "
+          "platform ID, MISC_ENABLE") {
+  CoreMachine m;
+  uint64_t value = 1;
+  // Linux writes 0 to IA32_BIOS_SIGN_ID, runs CPUID, then reads the
+  // microcode revision in bits 63:32: none loaded.
+  REQUIRE(m.cpu->write_msr(MSR_BIOS_SIGN_ID, 0));
+  REQUIRE(m.cpu->read_msr(MSR_BIOS_SIGN_ID, value));
+  CHECK(value == 0);
+  REQUIRE(m.cpu->read_msr(MSR_PLATFORM_ID, value));
+  CHECK(value == 0);
+  CHECK_FALSE(m.cpu->write_msr(MSR_PLATFORM_ID, 0));
+
+  // Fast strings on; BTS and PEBS unavailable (read-only 1s).
+  REQUIRE(m.cpu->read_msr(MSR_MISC_ENABLE, value));
+  CHECK(value == 0x1801);
+  REQUIRE(m.cpu->write_msr(MSR_MISC_ENABLE, 0));
+  REQUIRE(m.cpu->read_msr(MSR_MISC_ENABLE, value));
+  CHECK(value == 0x1800);
+  REQUIRE(m.cpu->write_msr(MSR_MISC_ENABLE, 1));
+  REQUIRE(m.cpu->read_msr(MSR_MISC_ENABLE, value));
+  CHECK(value == 0x1801);
+}
+
 TEST_CASE("CPUID: vendor, features and topology") {
   CoreMachine m;
   CpuidResult r = cpuid(m.state(), 3, 0, 0);
