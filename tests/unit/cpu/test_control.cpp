@@ -5,6 +5,7 @@
 #include "core_machine.h"
 #include "cpu/cpuid.h"
 #include "cpu/msr.h"
+#include "devices/local_apic.h"
 
 using namespace sable;
 using namespace sable::cpu;
@@ -171,10 +172,14 @@ TEST_CASE("CPUID: vendor, features and topology") {
   std::memcpy(vendor, &r.ebx, 4);
   std::memcpy(vendor + 4, &r.edx, 4);
   std::memcpy(vendor + 8, &r.ecx, 4);
-  CHECK(std::string(vendor) == "SableSableCP");
+  CHECK(std::string(vendor) == "GenuineIntel");
+  CHECK(r.eax == 0x16);
 
   r = cpuid(m.state(), 3, 1, 0);
   CHECK(r.eax == cpuid_signature());
+  // Family 6, model 0x2c (Westmere-EP: its high nibble in the extended
+  // model field), stepping 2.
+  CHECK(r.eax == 0x206c2);
   CHECK(r.ebx >> 24 == 3);
   CHECK(r.edx & 1);          // FPU
   CHECK(r.edx & (1u << 6));  // PAE
@@ -190,6 +195,39 @@ TEST_CASE("CPUID: vendor, features and topology") {
   CHECK((r.eax & 0xff) == 40);
   r = cpuid(m.state(), 3, 0x80000002, 0);
   CHECK(std::memcmp(&r.eax, "Sabl", 4) == 0);
+}
+
+TEST_CASE("CPUID: the TSC is invariant, adjustable and runs at 1 GHz") {
+  CoreMachine m;
+  CHECK(cpuid(m.state(), 0, 0x80000007, 0).edx == 1u << 8); // invariant TSC
+  CHECK((cpuid(m.state(), 0, 7, 0).ebx >> 1 & 1) == 1);     // TSC_ADJUST
+  // TSC frequency = crystal Hz * EBX / EAX; Linux also takes the local
+  // APIC timer's period from the crystal, so it must be that timer's clock.
+  CpuidResult r = cpuid(m.state(), 0, 0x15, 0);
+  REQUIRE(r.eax != 0);
+  CHECK(r.ecx == LocalApic::kBusClockHz);
+  CHECK(uint64_t{r.ecx} * r.ebx / r.eax == kGuestTscHz);
+  r = cpuid(m.state(), 0, 0x16, 0);
+  CHECK(r.eax == kGuestTscHz / 1000000); // base frequency, MHz
+  CHECK(r.ebx == kGuestTscHz / 1000000); // maximum frequency, MHz
+}
+
+TEST_CASE("CPUID: leaves below the maximum without features read as zero, "
+          "leaves above it as the highest basic leaf") {
+  CoreMachine m;
+  for (uint32_t leaf :
+       {0x2u, 0x4u, 0x6u, 0xau, 0xeu, 0x12u, 0x14u, 0x80000005u, 0x80000006u}) {
+    CAPTURE(leaf);
+    CpuidResult r = cpuid(m.state(), 0, leaf, 0);
+    CHECK((r.eax | r.ebx | r.ecx | r.edx) == 0);
+  }
+  CpuidResult highest = cpuid(m.state(), 0, 0x16, 0);
+  for (uint32_t leaf : {0x17u, 0x40000000u, 0x80000009u}) {
+    CAPTURE(leaf);
+    CpuidResult r = cpuid(m.state(), 0, leaf, 0);
+    CHECK(r.eax == highest.eax);
+    CHECK(r.ebx == highest.ebx);
+  }
 }
 
 TEST_CASE("I/O permission: IOPL, then the TSS bitmap") {
