@@ -3,19 +3,29 @@
 #include <cstring>
 
 #include "cpu/mmu.h"
+#include "cpu/msr.h"
 #include "cpu/ops/simd.h"
 
 namespace sable::cpu {
 
 namespace {
 
-constexpr uint32_t kMaxBasicLeaf = 0xd;
+constexpr uint32_t kMaxBasicLeaf = 0x16;
 constexpr uint32_t kMaxExtendedLeaf = 0x80000008;
 
-// Family 6, model 15, stepping 11 (no particular part: unknown vendor).
-constexpr uint32_t kFamily = 6, kModel = 15, kStepping = 11;
+// Intel's vendor string: the interpreter follows Intel processors where
+// the SDM leaves results undefined, and guests need a vendor they know
+// (glibc 2.36 ignores the feature bits of others; Linux's generic init
+// skips the vendor code that reads, e.g., the invariant-TSC bit). The
+// signature is a Westmere-EP's (family 6, model 0x2c, stepping 2), the
+// Intel part with SSE4.2, POPCNT, AES-NI and PCLMULQDQ and no AVX. Linux
+// and glibc treat it as a plain Core i7: no model errata, and no MSRs
+// beyond the ones cpu/msr.cpp has (others are read with rdmsr_safe). The
+// later features advertised below (MOVBE, XSAVE, SMEP, SMAP, LZCNT,
+// TSC_ADJUST) guests take from their CPUID bits.
+constexpr uint32_t kFamily = 6, kModel = 0x2c, kStepping = 2;
 
-constexpr char kVendor[13] = "SableSableCP";
+constexpr char kVendor[13] = "GenuineIntel";
 constexpr char kBrand[49] = "Sable software CPU";
 
 // CPUID.1:EDX
@@ -58,9 +68,21 @@ constexpr uint32_t kXsaveAreaSize = 512 + 64;
 constexpr uint32_t kXsaveoptSupported = 1u << 0;
 // CPUID.7.0:EBX
 enum : uint32_t {
+  F7B_TSC_ADJUST = 1u << 1,
   F7B_SMEP = 1u << 7,
   F7B_SMAP = 1u << 20,
 };
+// CPUID.15H: the TSC and the local APIC timer's input clock both count
+// host nanoseconds (LocalApic::kBusClockHz, 1 GHz; a unit test holds the
+// two equal), so that clock is the "core crystal clock" and the
+// TSC/crystal ratio is 1. Linux takes the TSC frequency and the APIC timer
+// period from it instead of calibrating them against the PIT, and the
+// Always Running Timer the leaf implies is that clock too (TSC = ART +
+// IA32_TSC_ADJUST).
+constexpr uint32_t kCrystalHz = kGuestTscHz;
+// CPUID.16H: base and maximum frequency in MHz; the TSC runs at the base
+// frequency, as on Intel processors. No bus frequency (0: not reported).
+constexpr uint32_t kBaseMhz = kGuestTscHz / 1'000'000;
 // CPUID.80000001:ECX / EDX
 enum : uint32_t {
   F81C_LAHF_LM = 1u << 0,
@@ -70,6 +92,9 @@ enum : uint32_t {
   F81D_PAGE1GB = 1u << 26,
   F81D_LM = 1u << 29,
 };
+// CPUID.80000007:EDX: the TSC runs at a constant rate in every power and
+// sleep state: it is host monotonic time at kGuestTscHz.
+constexpr uint32_t F87D_INVARIANT_TSC = 1u << 8;
 
 constexpr uint64_t kApicGlobalEnable = 1u << 11;
 
@@ -82,7 +107,8 @@ uint32_t chars(const char *text) {
 } // namespace
 
 uint32_t cpuid_signature() {
-  return (kFamily << 8) | (kModel << 4) | kStepping;
+  // Models above 15 keep their high nibble in the extended model field.
+  return (kModel >> 4) << 16 | kFamily << 8 | (kModel & 0xf) << 4 | kStepping;
 }
 
 CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
@@ -123,7 +149,7 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
     break;
   case 7:
     if (subleaf == 0)
-      r.ebx = F7B_SMEP | F7B_SMAP;
+      r.ebx = F7B_TSC_ADJUST | F7B_SMEP | F7B_SMAP;
     break;
   case 0xb:
     // One thread per core, one core per package: the x2APIC ID is the
@@ -147,6 +173,15 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
       r.eax = kXsaveoptSupported;
     }
     break;
+  case 0x15:
+    r.eax = 1;
+    r.ebx = 1;
+    r.ecx = kCrystalHz;
+    break;
+  case 0x16:
+    r.eax = kBaseMhz;
+    r.ebx = kBaseMhz;
+    break;
   case 0x80000000:
     r.eax = kMaxExtendedLeaf;
     break;
@@ -164,6 +199,9 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
     r.edx = chars(part + 12);
     break;
   }
+  case 0x80000007:
+    r.edx = F87D_INVARIANT_TSC;
+    break;
   case 0x80000008:
     r.eax = kLinearAddressBits << 8 | kPhysicalAddressBits;
     break;

@@ -40,6 +40,9 @@ constexpr uint64_t kMtrrMaskMask = 0xfffffff000ull | (1u << 11);
 constexpr uint64_t kApicBaseWritable = 0xfffffff000ull | (1u << 11) | (1u << 8);
 constexpr uint64_t kEferWritable = EFER_SCE | EFER_LME | EFER_NXE;
 constexpr uint64_t kMiscEnableWritable = 1; // fast strings
+// No branch trace store and no PEBS (CPUID.1:EDX.DS is clear): the
+// "unavailable" bits 11 and 12 read as 1.
+constexpr uint64_t kMiscEnableReadOnly = (1u << 11) | (1u << 12);
 // Locked with VMX and SMX off, as firmware leaves it.
 constexpr uint64_t kFeatureControlLocked = 1;
 
@@ -98,6 +101,9 @@ bool Cpu::read_msr(uint32_t index, uint64_t &value) {
   case MSR_FEATURE_CONTROL:
     value = m.feature_control | kFeatureControlLocked;
     return true;
+  case MSR_TSC_ADJUST:
+    value = m.tsc_adjust;
+    return true;
   case MSR_BIOS_SIGN_ID:
     value = 0;
     return true;
@@ -120,7 +126,7 @@ bool Cpu::read_msr(uint32_t index, uint64_t &value) {
     value = 0;
     return true;
   case MSR_MISC_ENABLE:
-    value = m.misc_enable;
+    value = m.misc_enable | kMiscEnableReadOnly;
     return true;
   case MSR_PAT:
     value = m.pat;
@@ -194,8 +200,17 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
     return true;
   };
   switch (index) {
-  case MSR_TSC:
+  case MSR_TSC: {
+    const uint64_t old_offset = m.tsc_offset;
     set_guest_tsc(state, value);
+    m.tsc_adjust += m.tsc_offset - old_offset;
+    if (env.apic)
+      env.apic->set_tsc_offset(m.tsc_offset);
+    return true;
+  }
+  case MSR_TSC_ADJUST:
+    m.tsc_offset += value - m.tsc_adjust;
+    m.tsc_adjust = value;
     if (env.apic)
       env.apic->set_tsc_offset(m.tsc_offset);
     return true;

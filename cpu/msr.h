@@ -13,6 +13,7 @@ enum MsrIndex : uint32_t {
   MSR_PLATFORM_ID = 0x17,
   MSR_APIC_BASE = 0x1b,
   MSR_FEATURE_CONTROL = 0x3a,
+  MSR_TSC_ADJUST = 0x3b,
   MSR_BIOS_SIGN_ID = 0x8b,
   MSR_MTRR_CAP = 0xfe,
   MSR_SYSENTER_CS = 0x174,
@@ -40,7 +41,8 @@ enum MsrIndex : uint32_t {
 };
 
 // The guest TSC counts host nanoseconds (a 1 GHz TSC) plus
-// Msrs::tsc_offset. RDTSC/RDTSCP use guest_tsc too.
+// Msrs::tsc_offset. RDTSC/RDTSCP use guest_tsc too. Writes to the TSC and
+// to IA32_TSC_ADJUST move both by the same amount (SDM 17.17.3).
 constexpr uint64_t kGuestTscHz = 1'000'000'000;
 uint64_t guest_tsc(const CpuState &state);
 void set_guest_tsc(CpuState &state, uint64_t value);

@@ -148,6 +148,7 @@ struct Msrs {
   uint64_t tsc_aux = 0;
   uint64_t misc_enable = 1; // fast strings
   uint64_t tsc_offset = 0;  // guest TSC = host-derived TSC + offset
+  uint64_t tsc_adjust = 0;  // what guest writes added to the TSC since reset
   uint64_t mtrr_def_type = 0;
   uint64_t mtrr_fixed[11] = {};
   uint64_t mtrr_var[16] = {}; // base/mask pairs

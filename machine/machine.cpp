@@ -265,11 +265,17 @@ void Machine::create_soft_engine() {
 
 // Puts the boot vCPU at the direct-boot entry state; without firmware to
 // program it, the local APIC starts in virtual-wire mode (PIC on LINT0) as
-// PC firmware leaves it.
+// PC firmware leaves it. The software CPU's boot vCPU keeps its TSC: a
+// boot loader sets registers, not the time-stamp counter, which must stay
+// in step with the other vCPUs' (Linux stops using TSCs that differ
+// between CPUs). KVM keeps its vCPUs' TSCs itself.
 void Machine::start_vcpus() {
   if (!boot_state_)
     return;
-  engine_->set_state(0, *boot_state_);
+  cpu::CpuState state = *boot_state_;
+  if (soft_engine_)
+    state.msr.tsc_offset = soft_engine_->get_state(0).msr.tsc_offset;
+  engine_->set_state(0, state);
   if (!local_apics_.empty())
     local_apics_[0]->enable_virtual_wire();
 }

@@ -9,13 +9,14 @@
 # and AVX2, exp, log, pow, sin, cos, tan, atan, expf, sinf, ... use FMA
 # variants, whose results differ from the SSE2 ones in the last bit in some
 # rounding modes, and floor, ceil, rint, ... use SSE4.1 ones. The guest's
-# CPU advertises neither AVX nor FMA, and glibc 2.36 ignores the feature
-# bits of a CPU vendor it does not know (sable's), so in the guest it sees
-# none of them. The program's first line prints the features glibc
-# considers active; the host run hides each one the guest lacks with the
-# glibc.cpu.hwcaps tunable (glibc 2.36 names: SSE4_1, AVX2, FMA, ...; the
-# older *_Usable names are silently ignored), so both take the same code
-# paths, and the first line must then be equal too.
+# CPU advertises SSE2..SSE4.2 but neither AVX nor FMA, so in the guest glibc
+# sees only the former (glibc 2.36 applies the feature bits of Intel, AMD
+# and a few other vendors only; the software CPU reports GenuineIntel).
+# The program's first line prints the features glibc considers active; the
+# host run hides each one the guest lacks with the glibc.cpu.hwcaps tunable
+# (glibc 2.36 names: SSE4_1, AVX2, FMA, ...; the older *_Usable names are
+# silently ignored), so both take the same code paths, and the first line
+# must then be equal too.
 #
 # Lines of long double functions built on x87 transcendental instructions
 # may differ in the last bit and the precision flag: math-compare.py.

@@ -802,8 +802,8 @@ int main(void) {
   double_functions();
   edge_cases();
   sse2();
-  // The processor's own CPUID bits, not glibc's or libgcc's view (both
-  // ignore the feature bits of a vendor they do not know).
+  // The processor's own CPUID bits, not glibc's view (which tunables and
+  // the vendor string change): this part tests the instructions themselves.
   unsigned eax, ebx, ecx, edx;
   if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_SSE4_1) &&
       (ecx & bit_SSSE3) && (ecx & bit_SSE3))

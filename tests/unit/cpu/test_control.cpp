@@ -5,6 +5,7 @@
 #include "core_machine.h"
 #include "cpu/cpuid.h"
 #include "cpu/msr.h"
+#include "devices/local_apic.h"
 
 using namespace sable;
 using namespace sable::cpu;
@@ -103,6 +104,67 @@ TEST_CASE("MSRs: known registers, canonical checks, unknown ones #GP") {
   CHECK_FALSE(m.cpu->write_msr(MSR_EFER, uint64_t{1} << 20));
 }
 
+TEST_CASE("MSRs: TSC writes and IA32_TSC_ADJUST move each other (SDM "
+          "17.17.3)") {
+  CoreMachine m;
+  uint64_t tsc = 0, adjust = 1;
+  REQUIRE(m.cpu->read_msr(MSR_TSC_ADJUST, adjust));
+  CHECK(adjust == 0);
+  // The TSC counts from reset; what writes add shows in TSC_ADJUST, so
+  // TSC - TSC_ADJUST stays the time since reset (under a second here).
+  auto time_since_reset = [&] {
+    REQUIRE(m.cpu->read_msr(MSR_TSC, tsc));
+    REQUIRE(m.cpu->read_msr(MSR_TSC_ADJUST, adjust));
+    return tsc - adjust;
+  };
+  CHECK(time_since_reset() < kGuestTscHz);
+
+  REQUIRE(m.cpu->write_msr(MSR_TSC, 1000 * kGuestTscHz));
+  CHECK(time_since_reset() < kGuestTscHz);
+  CHECK(tsc >= 1000 * kGuestTscHz);
+  CHECK(adjust > 999 * kGuestTscHz);
+
+  REQUIRE(m.cpu->write_msr(MSR_TSC_ADJUST, 5 * kGuestTscHz));
+  REQUIRE(m.cpu->read_msr(MSR_TSC_ADJUST, adjust));
+  CHECK(adjust == 5 * kGuestTscHz);
+  CHECK(time_since_reset() < kGuestTscHz);
+  CHECK(tsc >= 5 * kGuestTscHz);
+  CHECK(tsc < 6 * kGuestTscHz);
+
+  // A negative adjustment takes the TSC back.
+  REQUIRE(m.cpu->write_msr(MSR_TSC_ADJUST, -(kGuestTscHz / 2)));
+  CHECK(int64_t(time_since_reset()) > 0);
+  CHECK(int64_t(tsc) < int64_t(kGuestTscHz / 2));
+
+  m.cpu->reset();
+  REQUIRE(m.cpu->read_msr(MSR_TSC_ADJUST, adjust));
+  CHECK(adjust == 0);
+}
+
+TEST_CASE("MSRs Linux reads on an Intel processor: microcode signature, "
+          "platform ID, MISC_ENABLE") {
+  CoreMachine m;
+  uint64_t value = 1;
+  // Linux writes 0 to IA32_BIOS_SIGN_ID, runs CPUID, then reads the
+  // microcode revision in bits 63:32: none loaded.
+  REQUIRE(m.cpu->write_msr(MSR_BIOS_SIGN_ID, 0));
+  REQUIRE(m.cpu->read_msr(MSR_BIOS_SIGN_ID, value));
+  CHECK(value == 0);
+  REQUIRE(m.cpu->read_msr(MSR_PLATFORM_ID, value));
+  CHECK(value == 0);
+  CHECK_FALSE(m.cpu->write_msr(MSR_PLATFORM_ID, 0));
+
+  // Fast strings on; BTS and PEBS unavailable (read-only 1s).
+  REQUIRE(m.cpu->read_msr(MSR_MISC_ENABLE, value));
+  CHECK(value == 0x1801);
+  REQUIRE(m.cpu->write_msr(MSR_MISC_ENABLE, 0));
+  REQUIRE(m.cpu->read_msr(MSR_MISC_ENABLE, value));
+  CHECK(value == 0x1800);
+  REQUIRE(m.cpu->write_msr(MSR_MISC_ENABLE, 1));
+  REQUIRE(m.cpu->read_msr(MSR_MISC_ENABLE, value));
+  CHECK(value == 0x1801);
+}
+
 TEST_CASE("CPUID: vendor, features and topology") {
   CoreMachine m;
   CpuidResult r = cpuid(m.state(), 3, 0, 0);
@@ -110,10 +172,14 @@ TEST_CASE("CPUID: vendor, features and topology") {
   std::memcpy(vendor, &r.ebx, 4);
   std::memcpy(vendor + 4, &r.edx, 4);
   std::memcpy(vendor + 8, &r.ecx, 4);
-  CHECK(std::string(vendor) == "SableSableCP");
+  CHECK(std::string(vendor) == "GenuineIntel");
+  CHECK(r.eax == 0x16);
 
   r = cpuid(m.state(), 3, 1, 0);
   CHECK(r.eax == cpuid_signature());
+  // Family 6, model 0x2c (Westmere-EP: its high nibble in the extended
+  // model field), stepping 2.
+  CHECK(r.eax == 0x206c2);
   CHECK(r.ebx >> 24 == 3);
   CHECK(r.edx & 1);          // FPU
   CHECK(r.edx & (1u << 6));  // PAE
@@ -129,6 +195,39 @@ TEST_CASE("CPUID: vendor, features and topology") {
   CHECK((r.eax & 0xff) == 40);
   r = cpuid(m.state(), 3, 0x80000002, 0);
   CHECK(std::memcmp(&r.eax, "Sabl", 4) == 0);
+}
+
+TEST_CASE("CPUID: the TSC is invariant, adjustable and runs at 1 GHz") {
+  CoreMachine m;
+  CHECK(cpuid(m.state(), 0, 0x80000007, 0).edx == 1u << 8); // invariant TSC
+  CHECK((cpuid(m.state(), 0, 7, 0).ebx >> 1 & 1) == 1);     // TSC_ADJUST
+  // TSC frequency = crystal Hz * EBX / EAX; Linux also takes the local
+  // APIC timer's period from the crystal, so it must be that timer's clock.
+  CpuidResult r = cpuid(m.state(), 0, 0x15, 0);
+  REQUIRE(r.eax != 0);
+  CHECK(r.ecx == LocalApic::kBusClockHz);
+  CHECK(uint64_t{r.ecx} * r.ebx / r.eax == kGuestTscHz);
+  r = cpuid(m.state(), 0, 0x16, 0);
+  CHECK(r.eax == kGuestTscHz / 1000000); // base frequency, MHz
+  CHECK(r.ebx == kGuestTscHz / 1000000); // maximum frequency, MHz
+}
+
+TEST_CASE("CPUID: leaves below the maximum without features read as zero, "
+          "leaves above it as the highest basic leaf") {
+  CoreMachine m;
+  for (uint32_t leaf :
+       {0x2u, 0x4u, 0x6u, 0xau, 0xeu, 0x12u, 0x14u, 0x80000005u, 0x80000006u}) {
+    CAPTURE(leaf);
+    CpuidResult r = cpuid(m.state(), 0, leaf, 0);
+    CHECK((r.eax | r.ebx | r.ecx | r.edx) == 0);
+  }
+  CpuidResult highest = cpuid(m.state(), 0, 0x16, 0);
+  for (uint32_t leaf : {0x17u, 0x40000000u, 0x80000009u}) {
+    CAPTURE(leaf);
+    CpuidResult r = cpuid(m.state(), 0, leaf, 0);
+    CHECK(r.eax == highest.eax);
+    CHECK(r.ebx == highest.ebx);
+  }
 }
 
 TEST_CASE("I/O permission: IOPL, then the TSS bitmap") {
