@@ -380,7 +380,8 @@ void SoftEngine::set_state(unsigned vcpu, const cpu::CpuState &state) {
 }
 
 void SoftEngine::save(StateWriter &out) {
-  out.begin_section("soft-engine", 1);
+  // Version 2: CpuState gained IA32_TSC_ADJUST.
+  out.begin_section("soft-engine", 2);
   out.u32(vcpu_count());
   for (unsigned i = 0; i < vcpu_count(); ++i) {
     cpu::CpuState state = get_state(i);
@@ -390,7 +391,8 @@ void SoftEngine::save(StateWriter &out) {
 }
 
 void SoftEngine::load(StateReader &in) {
-  in.begin_section("soft-engine", 1);
+  if (in.begin_section("soft-engine", 2) != 2)
+    throw StateError("snapshot has an older vCPU state layout");
   if (in.u32() != vcpu_count())
     throw StateError("snapshot has another vCPU count");
   for (unsigned i = 0; i < vcpu_count(); ++i) {
