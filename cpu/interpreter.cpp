@@ -41,8 +41,12 @@ constexpr unsigned kMaxBlockInstructions = 64;
 constexpr unsigned kMaxInstructionLength = 15;
 
 // POP SS opens an interrupt shadow and POP ES/DS/FS/GS change state a
-// block may depend on; the op table cannot tell them from POP r/m.
+// block may depend on; the op table cannot tell them from POP r/m. A
+// conditional branch does not end a decoded block: the run loop leaves the
+// block where one is taken, and runs on where it is not.
 bool ends_block(const Instruction &insn) {
+  if (insn.op == Op::JCC)
+    return false;
   return op_ends_block(insn.op) ||
          (insn.op == Op::POP && insn.operands[0].kind == OperandKind::Seg);
 }
@@ -418,7 +422,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
       const uint64_t ip_mask = size_mask(static_cast<unsigned>(mode));
       for (size_t i = 0; i < count; ++i) {
         const Instruction &insn = instructions[i];
-        next_rip = (s.rip + insn.length) & ip_mask;
+        const uint64_t fall_through = (s.rip + insn.length) & ip_mask;
+        next_rip = fall_through;
         if (!handlers[i](*this, insn)) {
           if (!deliver_pending_fault())
             return StopReason::Shutdown;
@@ -426,6 +431,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
           break;
         }
         s.rip = next_rip;
+        if (next_rip != fall_through)
+          break; // a conditional branch taken
         // A store into this block (self-modifying code) ends it.
         if (!block->valid.load(std::memory_order_relaxed)) {
           completed = false;
@@ -446,7 +453,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
           completed = false;
           break;
         }
-        next_rip = wrap_ip(s.rip + insn.length, mode);
+        const uint64_t fall_through = wrap_ip(s.rip + insn.length, mode);
+        next_rip = fall_through;
         const bool shadowed = s.interrupt_shadow;
         if (!handlers[i](*this, insn)) {
           watch_triggered = false;
@@ -469,6 +477,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
           if (single_step)
             return stepped();
         }
+        if (next_rip != fall_through)
+          break; // a conditional branch taken
         // A store into this block (self-modifying code), HLT, or a change
         // of the physical memory layout (PAM, BAR moves) ends it.
         if (!block->valid.load(std::memory_order_relaxed) || s.halted ||

@@ -76,6 +76,26 @@ TEST_CASE("interpreter: 16-bit code runs to HLT") {
   CHECK(m.cpu->run(100) == StopReason::Halted);
 }
 
+TEST_CASE("interpreter: a conditional branch taken inside a decoded block "
+          "leaves it and one not taken runs on") {
+  Interp m;
+  m.protected_at(kCode);
+  m.put_bytes(kCode, {
+                         0x31, 0xc0, // xor eax, eax (ZF = 1)
+                         0x75, 0x01, // jnz +1: not taken
+                         0x74, 0x01, // jz +1: taken
+                         0x43,       // inc ebx (skipped)
+                         0x41,       // inc ecx
+                         0xf4,       // hlt
+                     });
+  for (unsigned gpr : {RBX, RCX})
+    m.state().gpr[gpr] = 0;
+  CHECK(m.cpu->run(100) == StopReason::Halted);
+  CHECK(m.state().gpr[RBX] == 0);
+  CHECK(m.state().gpr[RCX] == 1);
+  CHECK(m.state().rip == kCode + 9);
+}
+
 TEST_CASE("interpreter: 32-bit loop and a budget") {
   Interp m;
   m.protected_at(kCode);
