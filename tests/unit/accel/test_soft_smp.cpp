@@ -145,6 +145,13 @@ template <typename Condition> bool eventually(Condition condition) {
   0x66, 0xb9, 0x1b, 0x00, 0x00, 0x00, 0x66, 0xb8, 0x00, 0x0c, 0xe0, 0xfe,      \
       0x66, 0x31, 0xd2, 0x0f, 0x30
 
+// mov ecx, 0x830; mov edx, 1; mov eax, 0x4500; wrmsr (INIT to APIC 1);
+// mov eax, 0x4608; wrmsr (SIPI, vector 8)
+#define START_APIC1                                                            \
+  0x66, 0xb9, 0x30, 0x08, 0x00, 0x00, 0x66, 0xba, 0x01, 0x00, 0x00, 0x00,      \
+      0x66, 0xb8, 0x00, 0x45, 0x00, 0x00, 0x0f, 0x30, 0x66, 0xb8, 0x08, 0x46,  \
+      0x00, 0x00, 0x0f, 0x30
+
 } // namespace
 
 TEST_CASE("soft engine: INIT and SIPI start an application processor, whose "
@@ -167,37 +174,7 @@ TEST_CASE("soft engine: INIT and SIPI start an application processor, whose "
                         0x00,
                         0x0f,
                         0x30,
-                        // mov ecx, 0x830; mov edx, 1; mov eax, 0x4500; wrmsr
-                        // (INIT to APIC 1)
-                        0x66,
-                        0xb9,
-                        0x30,
-                        0x08,
-                        0x00,
-                        0x00,
-                        0x66,
-                        0xba,
-                        0x01,
-                        0x00,
-                        0x00,
-                        0x00,
-                        0x66,
-                        0xb8,
-                        0x00,
-                        0x45,
-                        0x00,
-                        0x00,
-                        0x0f,
-                        0x30,
-                        // mov eax, 0x4608; wrmsr (SIPI, vector 8)
-                        0x66,
-                        0xb8,
-                        0x08,
-                        0x46,
-                        0x00,
-                        0x00,
-                        0x0f,
-                        0x30,
+                        START_APIC1,
                         // sti; l: hlt; cmp word [kIpisTaken], 0; je l
                         0xfb,
                         0xf4,
@@ -325,35 +302,7 @@ TEST_CASE("soft engine: pause parks every vCPU thread until resume") {
   SmpRig rig(2);
   rig.put(kBspCode, {
                         ENTER_X2APIC,
-                        // INIT and SIPI to APIC 1, as above
-                        0x66,
-                        0xb9,
-                        0x30,
-                        0x08,
-                        0x00,
-                        0x00,
-                        0x66,
-                        0xba,
-                        0x01,
-                        0x00,
-                        0x00,
-                        0x00,
-                        0x66,
-                        0xb8,
-                        0x00,
-                        0x45,
-                        0x00,
-                        0x00,
-                        0x0f,
-                        0x30,
-                        0x66,
-                        0xb8,
-                        0x08,
-                        0x46,
-                        0x00,
-                        0x00,
-                        0x0f,
-                        0x30,
+                        START_APIC1,
                         // l: lock inc dword [kBspLoops]; jmp l
                         0x66,
                         0xf0,
