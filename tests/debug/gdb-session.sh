@@ -24,34 +24,10 @@ if [ "$accel" = kvm ] && [ -e /sys/module/kvm_pvm ]; then
   break=hbreak
   watch=no
 fi
-if ! command -v gdb >/dev/null; then
-  echo "FAIL: gdb is not installed (scripts/deps installs it)"
-  exit 1
-fi
-work=$(mktemp -d)
-guest=
-cleanup() {
-  if [ -n "$guest" ]; then kill -9 "$guest" 2>/dev/null; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-"$sable" -accel "$accel" -smp "$cpus" -nographic -S -gdb "tcp::$port" \
-  -kernel "$kernel" -device isa-debug-exit,iobase=0xf4,iosize=4 \
-  </dev/null >"$work/console" 2>&1 &
-guest=$!
-# Until sable listens (or has given up, as on a configuration it does not
-# support yet).
-for _ in $(seq 100); do
-  kill -0 "$guest" 2>/dev/null || break
-  grep -q ":$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp && break
-  sleep 0.1
-done
-if ! kill -0 "$guest" 2>/dev/null && grep -q "not supported yet" "$work/console"; then
-  echo "skipped: $(grep -m1 "not supported yet" "$work/console")"
-  exit 77
-fi
+. "$(dirname "$0")/gdb-lib.sh"
+gdb_setup
+start_guest -accel "$accel" -smp "$cpus" -kernel "$kernel" \
+  -device isa-debug-exit,iobase=0xf4,iosize=4
 
 # gdb retries a refused connection (tcp auto-retry) while sable starts.
 {
@@ -117,25 +93,12 @@ GDB
 } >"$work/session.gdb"
 
 timeout 120 gdb -nx -batch -x "$work/session.gdb" "$kernel" >"$work/gdb.log" 2>&1
-[ -n "${GDB_SESSION_LOG:-}" ] && cp "$work/gdb.log" "$GDB_SESSION_LOG"
 gdb_status=$?
+[ -n "${GDB_SESSION_LOG:-}" ] && cp "$work/gdb.log" "$GDB_SESSION_LOG"
 
 # The guest, detached, runs to its exit: (43 << 1) | 1.
-status=timeout
-for _ in $(seq 300); do
-  if ! kill -0 "$guest" 2>/dev/null; then
-    wait "$guest"
-    status=$?
-    guest=
-    break
-  fi
-  sleep 0.1
-done
-
-if grep -q "not supported yet" "$work/console"; then
-  echo "skipped: $(grep -m1 "not supported yet" "$work/console")"
-  exit 77
-fi
+wait_guest
+skip_if_unsupported
 
 expected=(
   "add + "
@@ -175,12 +138,5 @@ elif [ "$gdb_status" != 0 ] && [ "$gdb_status" != 1 ]; then
 elif [ "$status" != 87 ]; then
   problem="sable's exit status is $status, expected 87"
 fi
-if [ -n "$problem" ]; then
-  echo "FAIL: $problem"
-  echo "--- gdb ---"
-  cat "$work/gdb.log"
-  echo "--- sable ---"
-  tail -n 20 "$work/console"
-  exit 1
-fi
+[ -z "$problem" ] || fail "$problem"
 echo "ok: gdb session on -accel $accel -smp $cpus, guest exit status $status"
