@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <thread>
+#include <utility>
 
 #include "core_machine.h"
 
@@ -48,6 +49,10 @@ struct TwoCpus : CoreMachine {
     return __atomic_load_n(reinterpret_cast<const uint32_t *>(ram + gpa),
                            __ATOMIC_ACQUIRE);
   }
+
+  // Both vCPUs run the code at `eip` at once, each on a stack of its own;
+  // whether each reached HLT.
+  std::pair<bool, bool> run_both_from(uint64_t eip);
 };
 
 // Runs to HLT; false when the vCPU stops otherwise or never halts.
@@ -62,11 +67,14 @@ bool run_to_halt(Cpu &vcpu) {
   return false;
 }
 
-// Runs both vCPUs to HLT at once, each from its own thread.
-void run_together(Cpu &a, Cpu &b, bool &a_halted, bool &b_halted) {
-  std::thread other([&] { b_halted = run_to_halt(b); });
-  a_halted = run_to_halt(a);
+std::pair<bool, bool> TwoCpus::run_both_from(uint64_t eip) {
+  start(*cpu, eip, 0x8000);
+  start(*second, eip, 0x9000);
+  bool second_halted = false;
+  std::thread other([&] { second_halted = run_to_halt(*second); });
+  const bool first_halted = run_to_halt(*cpu);
   other.join();
+  return {first_halted, second_halted};
 }
 
 } // namespace
@@ -76,10 +84,7 @@ TEST_CASE("smp: LOCK INC from two vCPUs adds up exactly") {
   // mov ecx, 200000; l: lock inc dword [kCounter]; dec ecx; jnz l; hlt
   m.put_bytes(kCodeA, {0xb9, 0x40, 0x0d, 0x03, 0x00, 0xf0, 0xff, 0x05, 0x00,
                        0x00, 0x02, 0x00, 0x49, 0x75, 0xf6, 0xf4});
-  TwoCpus::start(*m.cpu, kCodeA, 0x8000);
-  TwoCpus::start(*m.second, kCodeA, 0x9000);
-  bool a = false, b = false;
-  run_together(*m.cpu, *m.second, a, b);
+  const auto [a, b] = m.run_both_from(kCodeA);
   CHECK(a);
   CHECK(b);
   CHECK(m.get32(kCounter) == 400000);
@@ -108,10 +113,7 @@ TEST_CASE("smp: a spinlock taken with XCHG and released with MOV guards a "
                           0x75, 0xd3,                   // jnz again
                           0xf4,                         // hlt
                       });
-  TwoCpus::start(*m.cpu, kCodeA, 0x8000);
-  TwoCpus::start(*m.second, kCodeA, 0x9000);
-  bool a = false, b = false;
-  run_together(*m.cpu, *m.second, a, b);
+  const auto [a, b] = m.run_both_from(kCodeA);
   CHECK(a);
   CHECK(b);
   CHECK(m.get32(kGuarded) == 200000);
