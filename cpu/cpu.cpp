@@ -106,19 +106,14 @@ bool Cpu::prepare_fast_segment(unsigned seg) {
     fast.base = seg >= FS ? segment.base : 0;
     fast.read_end = fast.write_end = ~uint64_t{0};
   } else {
-    // Expand-down, unusable and non-present segments, and the accesses a
-    // type forbids, take the full path, which raises the fault.
+    // The accesses plain_segment() refuses take the full path, which
+    // raises the fault.
     const uint64_t end = uint64_t{segment.limit} + 1;
+    const bool checked = s.protected_mode() && !s.v86();
     fast.base = segment.base;
-    fast.read_end = fast.write_end = end;
-    if (s.protected_mode() && !s.v86()) {
-      const unsigned type = segment.attributes & 0xf;
-      const bool code = type & 8;
-      const bool readable = code ? (type & 2) != 0 : !(type & 4);
-      const bool writable = (type & 0xe) == 0x2;
-      fast.read_end = segment.present() && readable ? end : 0;
-      fast.write_end = segment.present() && writable ? end : 0;
-    }
+    fast.read_end = !checked || plain_segment(segment, Access::Read) ? end : 0;
+    fast.write_end =
+        !checked || plain_segment(segment, Access::Write) ? end : 0;
   }
   fast_.ready |= 1u << seg;
   return true;

@@ -306,11 +306,11 @@ private:
   // What direct_host needs of a segment register: the base, and the end
   // (limit + 1) of the offsets a load or a store may use without further
   // checks (0 when every access takes the full path). Worked out on first
-  // use within a block and forgotten when the next one starts: segment
-  // registers, CPL, the code size and RFLAGS.AC (alignment checks, SMAP)
-  // change only with instructions that end a block (opcodes.def) or
-  // between blocks. Outside run(), while the debugger has points set and
-  // while AC is set, nothing is prepared.
+  // use and kept until forget_context(): segment registers, CPL, the code
+  // size and RFLAGS.AC (alignment checks, SMAP) change only with
+  // instructions that end a block (opcodes.def) or between blocks. Outside
+  // run(), while the debugger has points set and while AC is set, nothing
+  // is prepared.
   struct FastSegment {
     uint64_t base = 0;
     uint64_t read_end = 0;
@@ -345,6 +345,20 @@ private:
   Block *fetch_block(std::unique_ptr<Block> &uncached);
 };
 
+// Whether a protected-mode segment takes `access` with no check but its
+// limit: present, and code for fetches, writable expand-up data for stores,
+// readable code or expand-up data for loads. Expand-down segments and
+// everything that faults take the full path.
+inline bool plain_segment(const Segment &segment, Access access) {
+  const unsigned type = segment.attributes & 0xf;
+  const bool code = type & 8;
+  const bool plain = access == Access::Execute ? code
+                     : access == Access::Write ? (type & 0xe) == 0x2
+                     : code                    ? (type & 2) != 0
+                                               : !(type & 4);
+  return plain && segment.present();
+}
+
 inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
                               Access access, uint64_t &linear) const {
   const CpuState &s = state;
@@ -354,18 +368,8 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
            static_cast<int64_t>(linear);
   }
   const Segment &segment = s.seg[seg];
-  if (s.protected_mode() && !s.v86()) {
-    const unsigned type = segment.attributes & 0xf;
-    const bool code = type & 8;
-    // Code for fetches, writable expand-up data for stores, readable code
-    // or expand-up data for loads. Expand-down segments take the full path.
-    const bool plain = access == Access::Execute ? code
-                       : access == Access::Write ? (type & 0xe) == 0x2
-                       : code                    ? (type & 2) != 0
-                                                 : !(type & 4);
-    if (!plain || !segment.present())
-      return false;
-  }
+  if (s.protected_mode() && !s.v86() && !plain_segment(segment, access))
+    return false;
   if (offset + size - 1 > segment.limit)
     return false;
   linear = (segment.base + offset) & 0xffffffffull;

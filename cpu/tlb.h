@@ -59,11 +59,7 @@ public:
   }
   // The entry for `linear` if it allows the access, else null.
   TlbEntry *lookup(uint64_t linear, unsigned access, Privilege privilege) {
-    TlbEntry &entry = slot(linear);
-    if (entry.linear_page != (linear & ~kPageMask) ||
-        !(entry.allowed & tlb_permission(access, privilege)))
-      return nullptr;
-    return &entry;
+    return lookup_permitted(linear, tlb_permission(access, privilege));
   }
 
   // lookup() with the permission bit already worked out.
