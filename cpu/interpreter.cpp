@@ -41,12 +41,8 @@ constexpr unsigned kMaxBlockInstructions = 64;
 constexpr unsigned kMaxInstructionLength = 15;
 
 // POP SS opens an interrupt shadow and POP ES/DS/FS/GS change state a
-// block may depend on; the op table cannot tell them from POP r/m. A
-// conditional branch does not end a decoded block: the run loop leaves the
-// block where one is taken, and runs on where it is not.
+// block may depend on; the op table cannot tell them from POP r/m.
 bool ends_block(const Instruction &insn) {
-  if (insn.op == Op::JCC)
-    return false;
   return op_ends_block(insn.op) ||
          (insn.op == Op::POP && insn.operands[0].kind == OperandKind::Seg);
 }
@@ -118,7 +114,6 @@ bool keeps_context(const Instruction &insn) {
   if (!ends_block(insn))
     return true;
   switch (insn.op) {
-  case Op::JCC:
   case Op::JMP:
   case Op::JMP_INDIRECT:
   case Op::CALL:
