@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -25,12 +26,24 @@ class GuestMemory;
 
 namespace sable::cpu {
 
+// One decoded instruction of a block with its handlers, looked up once at
+// decode time. The instruction comes first: a chained handler finds the
+// step after its own from the address of its instruction (cpu/ops/chain.h).
+struct Step {
+  Instruction insn;
+  HandlerPair handler;
+};
+static_assert(std::is_standard_layout_v<Step>);
+
+bool end_of_chain(Cpu &cpu, const Instruction &insn);
+
 struct Block {
   uint64_t physical = 0;
   CodeSize mode = CodeSize::Bits16;
-  std::vector<Instruction> instructions;
-  // The handler of each instruction, looked up once at decode time.
-  std::vector<Handler> handlers;
+  // The block's instructions, then a step whose chain handler ends the
+  // chain (end_of_chain). `count` does not include it.
+  std::vector<Step> steps;
+  unsigned count = 0;
   // Cleared when a store hits the block's page; the run loop stops
   // executing the block at the next instruction boundary.
   std::atomic<bool> valid{true};
@@ -56,11 +69,16 @@ struct Block {
   // registers unchanged (a near branch, for instance).
   bool keeps_context = false;
 
-  void append(const Instruction &insn, Handler handler) {
-    instructions.push_back(insn);
-    handlers.push_back(handler);
+  void append(const Instruction &insn, HandlerPair handler) {
+    steps.push_back(Step{insn, handler});
     length += insn.length;
+    ++count;
   }
+  // After the last append.
+  void close() {
+    steps.push_back(Step{Instruction{}, {nullptr, end_of_chain}});
+  }
+  const Instruction &last() const { return steps[count - 1].insn; }
 };
 
 class BlockCache {

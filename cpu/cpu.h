@@ -76,6 +76,8 @@ public:
   Tlb tlb;
   // RIP of the next instruction; handlers that transfer control set it.
   uint64_t next_rip = 0;
+  // The block run() executes as threaded code (cpu/ops/chain.h).
+  const Block *running_block = nullptr;
 
   // ---- the debugger's view (set by the engine while the vCPU is stopped)
   // Breakpoints and watchpoints; null when there are none, which keeps the

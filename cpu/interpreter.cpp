@@ -166,7 +166,7 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
     max_instructions = 1;
   }
   unsigned offset = start;
-  while (block->instructions.size() < max_instructions) {
+  while (block->count < max_instructions) {
     const unsigned available = kPageSize - offset;
     Instruction insn;
     DecodeStatus status = decode(
@@ -176,7 +176,7 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
       // cached with the physical page of its continuation: a store to
       // either page invalidates it, and a lookup checks that the next
       // linear page still maps there (Cpu::fetch_block).
-      if (!block->instructions.empty())
+      if (block->count != 0)
         break;
       uint8_t bytes[kMaxInstructionLength];
       std::memcpy(bytes, page + offset, available);
@@ -210,7 +210,8 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
         offset >= kPageSize)
       break;
   }
-  block->keeps_context = keeps_context(block->instructions.back());
+  block->close();
+  block->keeps_context = keeps_context(block->last());
   if (log_enabled(LOG_IN_ASM))
     log_disassembly(s, linear, page + start,
                     std::min<size_t>(block->length, kPageSize - start));
@@ -218,6 +219,10 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
 }
 
 } // namespace
+
+bool end_of_chain(Cpu &, const Instruction &) {
+  return true;
+}
 
 StopReason Cpu::stepped() {
   debug_hit = DebugEvent{};
@@ -406,37 +411,28 @@ StopReason Cpu::run(uint64_t max_blocks) {
     // whole block lies inside the limit no instruction needs the check.
     const bool check_limit =
         mode != CodeSize::Bits64 && s.rip + block->length - 1 > s.seg[CS].limit;
-    const size_t count = block->instructions.size();
-    const Instruction *instructions = block->instructions.data();
-    const Handler *handlers = block->handlers.data();
+    // The chain adds lengths to RIP without wrapping it at 16 or 32 bits.
+    const bool wraps =
+        mode != CodeSize::Bits64 &&
+        s.rip + block->length > size_mask(static_cast<unsigned>(mode));
+    const Step *steps = block->steps.data();
     bool completed = true;
-    if (!debugging && !check_limit && !s.interrupt_shadow) {
-      // The common case. Only a block's last instruction can open an
-      // interrupt shadow, halt, or change the memory layout (MOV SS, STI,
-      // HLT and port I/O end blocks), so the loop checks none of them.
-      const uint64_t ip_mask = size_mask(static_cast<unsigned>(mode));
-      for (size_t i = 0; i < count; ++i) {
-        const Instruction &insn = instructions[i];
-        const uint64_t fall_through = (s.rip + insn.length) & ip_mask;
-        next_rip = fall_through;
-        if (!handlers[i](*this, insn)) {
-          if (!deliver_pending_fault())
-            return StopReason::Shutdown;
-          completed = false;
-          break;
-        }
-        s.rip = next_rip;
-        if (next_rip != fall_through)
-          break; // a conditional branch taken
-        // A store into this block (self-modifying code) ends it.
-        if (!block->valid.load(std::memory_order_relaxed)) {
-          completed = false;
-          break;
-        }
+    if (!debugging && !check_limit && !wraps && !s.interrupt_shadow) {
+      // The common case, as threaded code (cpu/ops/chain.h). Only a
+      // block's last instruction can open an interrupt shadow, halt, or
+      // change the memory layout (MOV SS, STI, HLT and port I/O end
+      // blocks), so the chain checks none of them.
+      running_block = block;
+      if (!steps[0].handler.chain(*this, steps[0].insn)) {
+        if (!deliver_pending_fault())
+          return StopReason::Shutdown;
+        completed = false;
+      } else if (!block->valid.load(std::memory_order_relaxed)) {
+        completed = false; // a store into this block (self-modifying code)
       }
     } else {
-      for (size_t i = 0; i < count; ++i) {
-        const Instruction &insn = instructions[i];
+      for (size_t i = 0; i < block->count; ++i) {
+        const Instruction &insn = steps[i].insn;
         // Breakpoints stop before the instruction; a single step starts
         // with the instruction under it.
         if (debugging && debug && !(i == 0 && single_step) && at_breakpoint())
@@ -451,7 +447,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
         const uint64_t fall_through = wrap_ip(s.rip + insn.length, mode);
         next_rip = fall_through;
         const bool shadowed = s.interrupt_shadow;
-        if (!handlers[i](*this, insn)) {
+        if (!steps[i].handler.run(*this, insn)) {
           watch_triggered = false;
           if (!deliver_pending_fault())
             return StopReason::Shutdown;

@@ -2,6 +2,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/flag_checkpoint.h"
 #include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
@@ -97,15 +98,16 @@ template <Binary Compute> struct CompareForm {
   };
 };
 
-template <Binary Compute> Handler binary_form(const Instruction &insn) {
+template <Binary Compute> HandlerPair binary_form(const Instruction &insn) {
   return form_handler<BinaryForm<Compute, false>::template At>(insn);
 }
 
-template <BinaryWithCarry Compute> Handler carry_form(const Instruction &insn) {
+template <BinaryWithCarry Compute>
+HandlerPair carry_form(const Instruction &insn) {
   return form_handler<BinaryForm<Compute, true>::template At>(insn);
 }
 
-template <Binary Compute> Handler compare_form(const Instruction &insn) {
+template <Binary Compute> HandlerPair compare_form(const Instruction &insn) {
   return form_handler<CompareForm<Compute>::template At>(insn);
 }
 
@@ -120,11 +122,11 @@ bool increment_register(Cpu &cpu, const Instruction &insn) {
 }
 
 template <uint64_t (*Compute)(CpuState &, unsigned, uint64_t, bool)>
-Handler increment_form(const Instruction &insn) {
+HandlerPair increment_form(const Instruction &insn) {
   if (insn.operands[0].kind != OperandKind::Reg)
-    return nullptr;
-  return word_sized(insn.operands[0].size, [](auto size) -> Handler {
-    return increment_register<Compute, decltype(size)::value>;
+    return {};
+  return word_sized(insn.operands[0].size, [](auto size) -> HandlerPair {
+    return threaded<increment_register<Compute, decltype(size)::value>>;
   });
 }
 
@@ -143,19 +145,19 @@ bool not_(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 void register_alu_ops(HandlerTable &table) {
-  table.set(Op::ADD, binary<alu_add>);
-  table.set(Op::OR, binary<alu_or>);
-  table.set(Op::ADC, binary_with_carry<alu_adc>);
-  table.set(Op::SBB, binary_with_carry<alu_sbb>);
-  table.set(Op::AND, binary<alu_and>);
-  table.set(Op::SUB, binary<alu_sub>);
-  table.set(Op::XOR, binary<alu_xor>);
-  table.set(Op::CMP, compare<alu_sub>);
-  table.set(Op::TEST, compare<alu_and>);
-  table.set(Op::INC, increment<alu_inc>);
-  table.set(Op::DEC, increment<alu_dec>);
-  table.set(Op::NEG, neg);
-  table.set(Op::NOT, not_);
+  table.set(Op::ADD, threaded<binary<alu_add>>);
+  table.set(Op::OR, threaded<binary<alu_or>>);
+  table.set(Op::ADC, threaded<binary_with_carry<alu_adc>>);
+  table.set(Op::SBB, threaded<binary_with_carry<alu_sbb>>);
+  table.set(Op::AND, threaded<binary<alu_and>>);
+  table.set(Op::SUB, threaded<binary<alu_sub>>);
+  table.set(Op::XOR, threaded<binary<alu_xor>>);
+  table.set(Op::CMP, threaded<compare<alu_sub>>);
+  table.set(Op::TEST, threaded<compare<alu_and>>);
+  table.set(Op::INC, threaded<increment<alu_inc>>);
+  table.set(Op::DEC, threaded<increment<alu_dec>>);
+  table.set(Op::NEG, threaded<neg>);
+  table.set(Op::NOT, threaded<not_>);
 
   table.specialize(Op::ADD, binary_form<alu_add>);
   table.specialize(Op::OR, binary_form<alu_or>);

@@ -5,6 +5,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -104,12 +105,12 @@ bool aad(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 void register_bcd_ops(HandlerTable &table) {
-  table.set(Op::DAA, daa);
-  table.set(Op::DAS, das);
-  table.set(Op::AAA, aaa);
-  table.set(Op::AAS, aas);
-  table.set(Op::AAM, aam);
-  table.set(Op::AAD, aad);
+  table.set(Op::DAA, threaded<daa>);
+  table.set(Op::DAS, threaded<das>);
+  table.set(Op::AAA, threaded<aaa>);
+  table.set(Op::AAS, threaded<aas>);
+  table.set(Op::AAM, threaded<aam>);
+  table.set(Op::AAD, threaded<aad>);
 }
 
 } // namespace sable::cpu

@@ -2,6 +2,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -112,16 +113,16 @@ bool bswap(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 void register_bit_ops(HandlerTable &table) {
-  table.set(Op::BT, bit_test<BitAction::Test>);
-  table.set(Op::BTS, bit_test<BitAction::Set>);
-  table.set(Op::BTR, bit_test<BitAction::Reset>);
-  table.set(Op::BTC, bit_test<BitAction::Complement>);
-  table.set(Op::BSF, bit_scan<alu_bsf>);
-  table.set(Op::BSR, bit_scan<alu_bsr>);
-  table.set(Op::POPCNT, popcnt);
-  table.set(Op::LZCNT, lzcnt);
-  table.set(Op::TZCNT, tzcnt);
-  table.set(Op::BSWAP, bswap);
+  table.set(Op::BT, threaded<bit_test<BitAction::Test>>);
+  table.set(Op::BTS, threaded<bit_test<BitAction::Set>>);
+  table.set(Op::BTR, threaded<bit_test<BitAction::Reset>>);
+  table.set(Op::BTC, threaded<bit_test<BitAction::Complement>>);
+  table.set(Op::BSF, threaded<bit_scan<alu_bsf>>);
+  table.set(Op::BSR, threaded<bit_scan<alu_bsr>>);
+  table.set(Op::POPCNT, threaded<popcnt>);
+  table.set(Op::LZCNT, threaded<lzcnt>);
+  table.set(Op::TZCNT, threaded<tzcnt>);
+  table.set(Op::BSWAP, threaded<bswap>);
 }
 
 } // namespace sable::cpu

@@ -4,8 +4,12 @@
 // 64-bit mode they must be canonical (#GP(0) otherwise, raised before
 // anything is pushed, popped or decremented).
 
+#include <array>
+#include <utility>
+
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -145,33 +149,37 @@ template <unsigned Cond> bool jcc_on(Cpu &cpu, const Instruction &insn) {
   return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
 }
 
-Handler jcc_form(const Instruction &insn) {
-  static constexpr Handler handlers[] = {
-      jcc_on<0>,  jcc_on<1>,  jcc_on<2>,  jcc_on<3>, jcc_on<4>,  jcc_on<5>,
-      jcc_on<6>,  jcc_on<7>,  jcc_on<8>,  jcc_on<9>, jcc_on<10>, jcc_on<11>,
-      jcc_on<12>, jcc_on<13>, jcc_on<14>, jcc_on<15>};
+template <unsigned... Conds>
+constexpr std::array<HandlerPair, sizeof...(Conds)>
+jcc_handlers(std::integer_sequence<unsigned, Conds...>) {
+  return {threaded<jcc_on<Conds>>...};
+}
+
+HandlerPair jcc_form(const Instruction &insn) {
+  static constexpr auto handlers =
+      jcc_handlers(std::make_integer_sequence<unsigned, 16>{});
   return handlers[insn.cond & 15];
 }
 
 } // namespace
 
 void register_branch_ops(HandlerTable &table) {
-  table.set(Op::JMP, jmp);
-  table.set(Op::JMP_INDIRECT, jmp_indirect);
-  table.set(Op::CALL, call);
-  table.set(Op::CALL_INDIRECT, call_indirect);
-  table.set(Op::RET, ret);
-  table.set(Op::JCC, jcc);
-  table.set(Op::LOOP, loop<LoopKind::Always>);
-  table.set(Op::LOOPE, loop<LoopKind::WhileEqual>);
-  table.set(Op::LOOPNE, loop<LoopKind::WhileNotEqual>);
-  table.set(Op::JCXZ, jcxz);
+  table.set(Op::JMP, threaded<jmp>);
+  table.set(Op::JMP_INDIRECT, threaded<jmp_indirect>);
+  table.set(Op::CALL, threaded<call>);
+  table.set(Op::CALL_INDIRECT, threaded<call_indirect>);
+  table.set(Op::RET, threaded<ret>);
+  table.set(Op::JCC, threaded<jcc>);
+  table.set(Op::LOOP, threaded<loop<LoopKind::Always>>);
+  table.set(Op::LOOPE, threaded<loop<LoopKind::WhileEqual>>);
+  table.set(Op::LOOPNE, threaded<loop<LoopKind::WhileNotEqual>>);
+  table.set(Op::JCXZ, threaded<jcxz>);
   table.specialize(Op::JCC, jcc_form);
   table.specialize(Op::CALL, [](const Instruction &insn) {
-    return insn.opsize == 8 ? call64 : nullptr;
+    return insn.opsize == 8 ? threaded<call64> : HandlerPair{};
   });
   table.specialize(Op::RET, [](const Instruction &insn) {
-    return insn.opsize == 8 && insn.imm == 0 ? ret64 : nullptr;
+    return insn.opsize == 8 && insn.imm == 0 ? threaded<ret64> : HandlerPair{};
   });
 }
 

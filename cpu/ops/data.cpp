@@ -4,6 +4,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/flag_checkpoint.h"
 #include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
@@ -276,35 +277,36 @@ bool extend(Cpu &cpu, const Instruction &insn) {
 }
 
 template <bool Signed, unsigned Size, unsigned SourceSize>
-Handler extend_from(const Instruction &insn) {
+HandlerPair extend_from(const Instruction &insn) {
   switch (insn.operands[1].kind) {
   case OperandKind::Reg:
-    return extend<Signed, Size, SourceSize, false>;
+    return threaded<extend<Signed, Size, SourceSize, false>>;
   case OperandKind::Mem:
-    return extend<Signed, Size, SourceSize, true>;
+    return threaded<extend<Signed, Size, SourceSize, true>>;
   default:
-    return nullptr;
+    return {};
   }
 }
 
-template <bool Signed> Handler extend_form(const Instruction &insn) {
+template <bool Signed> HandlerPair extend_form(const Instruction &insn) {
   if (insn.operands[0].kind != OperandKind::Reg)
-    return nullptr;
+    return {};
   const unsigned size = insn.operands[0].size;
   switch (insn.operands[1].size) {
   case 1:
     return size == 2   ? extend_from<Signed, 2, 1>(insn)
            : size == 4 ? extend_from<Signed, 4, 1>(insn)
            : size == 8 ? extend_from<Signed, 8, 1>(insn)
-                       : nullptr;
+                       : HandlerPair{};
   case 2:
     return size == 4   ? extend_from<Signed, 4, 2>(insn)
            : size == 8 ? extend_from<Signed, 8, 2>(insn)
-                       : nullptr;
+                       : HandlerPair{};
   case 4:
-    return Signed && size == 8 ? extend_from<Signed, 8, 4>(insn) : nullptr;
+    return Signed && size == 8 ? extend_from<Signed, 8, 4>(insn)
+                               : HandlerPair{};
   default:
-    return nullptr;
+    return {};
   }
 }
 
@@ -313,9 +315,9 @@ template <unsigned Size> bool lea_sized(Cpu &cpu, const Instruction &insn) {
   return true;
 }
 
-Handler lea_form(const Instruction &insn) {
-  return word_sized(insn.operands[0].size, [](auto size) -> Handler {
-    return lea_sized<decltype(size)::value>;
+HandlerPair lea_form(const Instruction &insn) {
+  return word_sized(insn.operands[0].size, [](auto size) -> HandlerPair {
+    return threaded<lea_sized<decltype(size)::value>>;
   });
 }
 
@@ -331,35 +333,35 @@ bool cmovcc_registers(Cpu &cpu, const Instruction &insn) {
   return true;
 }
 
-Handler cmovcc_form(const Instruction &insn) {
+HandlerPair cmovcc_form(const Instruction &insn) {
   Form form;
   if (!operand_form(insn, form) || form != Form::RegReg)
-    return nullptr;
-  return word_sized(insn.operands[0].size, [](auto size) -> Handler {
-    return cmovcc_registers<decltype(size)::value>;
+    return {};
+  return word_sized(insn.operands[0].size, [](auto size) -> HandlerPair {
+    return threaded<cmovcc_registers<decltype(size)::value>>;
   });
 }
 
 void register_data_ops(HandlerTable &table) {
-  table.set(Op::MOV, mov);
-  table.set(Op::MOVZX, movzx);
-  table.set(Op::MOVSX, movsx);
-  table.set(Op::MOVBE, movbe);
-  table.set(Op::LEA, lea);
-  table.set(Op::XCHG, xchg);
-  table.set(Op::XADD, xadd);
-  table.set(Op::CMPXCHG, cmpxchg);
-  table.set(Op::CMPXCHG8B, cmpxchg8b);
-  table.set(Op::CBW, cbw);
-  table.set(Op::CWD, cwd);
-  table.set(Op::XLAT, xlat);
-  table.set(Op::CMOVCC, cmovcc);
-  table.set(Op::SETCC, setcc);
-  table.set(Op::SALC, salc);
-  table.set(Op::LOAD_FAR_POINTER, load_far_pointer);
-  table.set(Op::MOV_SEG, mov_seg);
-  table.set(Op::NOP, nop);
-  table.set(Op::PAUSE, nop);
+  table.set(Op::MOV, threaded<mov>);
+  table.set(Op::MOVZX, threaded<movzx>);
+  table.set(Op::MOVSX, threaded<movsx>);
+  table.set(Op::MOVBE, threaded<movbe>);
+  table.set(Op::LEA, threaded<lea>);
+  table.set(Op::XCHG, threaded<xchg>);
+  table.set(Op::XADD, threaded<xadd>);
+  table.set(Op::CMPXCHG, threaded<cmpxchg>);
+  table.set(Op::CMPXCHG8B, threaded<cmpxchg8b>);
+  table.set(Op::CBW, threaded<cbw>);
+  table.set(Op::CWD, threaded<cwd>);
+  table.set(Op::XLAT, threaded<xlat>);
+  table.set(Op::CMOVCC, threaded<cmovcc>);
+  table.set(Op::SETCC, threaded<setcc>);
+  table.set(Op::SALC, threaded<salc>);
+  table.set(Op::LOAD_FAR_POINTER, threaded<load_far_pointer>);
+  table.set(Op::MOV_SEG, threaded<mov_seg>);
+  table.set(Op::NOP, threaded<nop>);
+  table.set(Op::PAUSE, threaded<nop>);
 
   table.specialize(Op::MOV, form_handler<MovForm>);
   table.specialize(Op::MOVZX, extend_form<false>);

@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "cpu/cpu.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 #include "machine/log.h"
 
@@ -28,7 +29,7 @@ bool invalid_opcode(Cpu &cpu, const Instruction &) {
 
 HandlerTable build_table() {
   HandlerTable table;
-  table.set(Op::UD, invalid_opcode);
+  table.set(Op::UD, threaded<invalid_opcode>);
   register_alu_ops(table);
   register_shift_ops(table);
   register_muldiv_ops(table);
@@ -46,7 +47,7 @@ HandlerTable build_table() {
   register_x87_ops(table);
   for (size_t op = 0; op < kOpCount; op++)
     if (!table.handlers[op])
-      table.handlers[op] = unimplemented;
+      table.handlers[op] = threaded<unimplemented>;
   return table;
 }
 

@@ -9,6 +9,7 @@
 // and busy bits) may already have been written, as on hardware.
 
 #include "cpu/cpu.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/far_transfer.h"
 #include "cpu/ops/handlers.h"
 #include "machine/log.h"
@@ -623,21 +624,21 @@ bool op_swapgs(Cpu &cpu, const Instruction &) {
 } // namespace
 
 void register_far_ops(HandlerTable &table) {
-  table.set(Op::JMP_FAR, op_jmp_far);
-  table.set(Op::JMP_FAR_INDIRECT, op_jmp_far_indirect);
-  table.set(Op::CALL_FAR, op_call_far);
-  table.set(Op::CALL_FAR_INDIRECT, op_call_far_indirect);
-  table.set(Op::RETF, op_retf);
-  table.set(Op::IRET, op_iret);
-  table.set(Op::INT, op_int);
-  table.set(Op::INT3, op_int3);
-  table.set(Op::INT1, op_int1);
-  table.set(Op::INTO, op_into);
-  table.set(Op::SYSCALL, op_syscall);
-  table.set(Op::SYSRET, op_sysret);
-  table.set(Op::SYSENTER, op_sysenter);
-  table.set(Op::SYSEXIT, op_sysexit);
-  table.set(Op::SWAPGS, op_swapgs);
+  table.set(Op::JMP_FAR, threaded<op_jmp_far>);
+  table.set(Op::JMP_FAR_INDIRECT, threaded<op_jmp_far_indirect>);
+  table.set(Op::CALL_FAR, threaded<op_call_far>);
+  table.set(Op::CALL_FAR_INDIRECT, threaded<op_call_far_indirect>);
+  table.set(Op::RETF, threaded<op_retf>);
+  table.set(Op::IRET, threaded<op_iret>);
+  table.set(Op::INT, threaded<op_int>);
+  table.set(Op::INT3, threaded<op_int3>);
+  table.set(Op::INT1, threaded<op_int1>);
+  table.set(Op::INTO, threaded<op_into>);
+  table.set(Op::SYSCALL, threaded<op_syscall>);
+  table.set(Op::SYSRET, threaded<op_sysret>);
+  table.set(Op::SYSENTER, threaded<op_sysenter>);
+  table.set(Op::SYSEXIT, threaded<op_sysexit>);
+  table.set(Op::SWAPGS, threaded<op_swapgs>);
 }
 
 } // namespace sable::cpu

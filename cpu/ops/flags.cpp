@@ -4,6 +4,7 @@
 
 #include "cpu/flags.h"
 #include "cpu/cpu.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -154,19 +155,19 @@ template <bool Set> bool set_access_flag(Cpu &cpu, const Instruction &) {
 } // namespace
 
 void register_flag_ops(HandlerTable &table) {
-  table.set(Op::CLC, clc);
-  table.set(Op::STC, stc);
-  table.set(Op::CMC, cmc);
-  table.set(Op::CLD, cld);
-  table.set(Op::STD, std_);
-  table.set(Op::LAHF, lahf);
-  table.set(Op::SAHF, sahf);
-  table.set(Op::PUSHF, pushf);
-  table.set(Op::POPF, popf);
-  table.set(Op::CLAC, set_access_flag<false>);
-  table.set(Op::STAC, set_access_flag<true>);
-  table.set(Op::CLI, set_interrupt_flag<false>);
-  table.set(Op::STI, set_interrupt_flag<true>);
+  table.set(Op::CLC, threaded<clc>);
+  table.set(Op::STC, threaded<stc>);
+  table.set(Op::CMC, threaded<cmc>);
+  table.set(Op::CLD, threaded<cld>);
+  table.set(Op::STD, threaded<std_>);
+  table.set(Op::LAHF, threaded<lahf>);
+  table.set(Op::SAHF, threaded<sahf>);
+  table.set(Op::PUSHF, threaded<pushf>);
+  table.set(Op::POPF, threaded<popf>);
+  table.set(Op::CLAC, threaded<set_access_flag<false>>);
+  table.set(Op::STAC, threaded<set_access_flag<true>>);
+  table.set(Op::CLI, threaded<set_interrupt_flag<false>>);
+  table.set(Op::STI, threaded<set_interrupt_flag<true>>);
 }
 
 } // namespace sable::cpu

@@ -10,6 +10,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -105,8 +106,8 @@ bool load_source(Cpu &cpu, const Instruction &insn, uint64_t &value) {
 }
 
 // pick(std::integral_constant<unsigned, N>{}) for a `size` N of 2, 4 or 8
-// (the word, doubleword and quadword operand sizes); null otherwise.
-template <typename Pick> Handler word_sized(unsigned size, Pick &&pick) {
+// (the word, doubleword and quadword operand sizes); empty otherwise.
+template <typename Pick> HandlerPair word_sized(unsigned size, Pick &&pick) {
   switch (size) {
   case 2:
     return pick(std::integral_constant<unsigned, 2>{});
@@ -115,32 +116,33 @@ template <typename Pick> Handler word_sized(unsigned size, Pick &&pick) {
   case 8:
     return pick(std::integral_constant<unsigned, 8>{});
   default:
-    return nullptr;
+    return {};
   }
 }
 
-// The handler H<F, Size>::run for the form and size of `insn`, or null.
+// The handlers of H<F, Size>::run for the form and size of `insn`, or
+// none.
 template <template <Form, unsigned> class H, Form F>
-Handler sized_handler(unsigned size) {
+HandlerPair sized_handler(unsigned size) {
   switch (size) {
   case 1:
-    return H<F, 1>::run;
+    return threaded<H<F, 1>::run>;
   case 2:
-    return H<F, 2>::run;
+    return threaded<H<F, 2>::run>;
   case 4:
-    return H<F, 4>::run;
+    return threaded<H<F, 4>::run>;
   case 8:
-    return H<F, 8>::run;
+    return threaded<H<F, 8>::run>;
   default:
-    return nullptr;
+    return {};
   }
 }
 
 template <template <Form, unsigned> class H>
-Handler form_handler(const Instruction &insn) {
+HandlerPair form_handler(const Instruction &insn) {
   Form form;
   if (!operand_form(insn, form))
-    return nullptr;
+    return {};
   const unsigned size = insn.operands[0].size;
   switch (form) {
   case Form::RegReg:
@@ -154,7 +156,7 @@ Handler form_handler(const Instruction &insn) {
   case Form::MemImm:
     return sized_handler<H, Form::MemImm>(size);
   }
-  return nullptr;
+  return {};
 }
 
 } // namespace sable::cpu

@@ -7,9 +7,15 @@
 // then commits cpu.next_rip) and false when it recorded a fault in
 // cpu.pending (RIP stays at the instruction).
 //
+// Each handler is stored in two shapes (HandlerPair): alone, and chained to
+// the instructions after it in its block as threaded code
+// (cpu/ops/chain.h). Families register `threaded<handler>`, which holds
+// both.
+//
 // A family may also register a specializer for an op: given a decoded
-// instruction it returns a handler compiled for that instruction's operand
-// form (see cpu/ops/forms.h), or null to keep the generic one.
+// instruction it returns the handlers compiled for that instruction's
+// operand form (see cpu/ops/forms.h), or an empty pair to keep the
+// generic ones.
 
 #include <cstddef>
 
@@ -19,23 +25,30 @@ namespace sable::cpu {
 
 class Cpu;
 using Handler = bool (*)(Cpu &, const Instruction &);
-using Specializer = Handler (*)(const Instruction &);
+
+struct HandlerPair {
+  Handler run = nullptr;   // executes the instruction alone
+  Handler chain = nullptr; // executes it and the rest of its block
+  explicit operator bool() const { return run != nullptr; }
+};
+
+using Specializer = HandlerPair (*)(const Instruction &);
 
 struct HandlerTable {
-  Handler handlers[static_cast<size_t>(Op::Count)] = {};
+  HandlerPair handlers[static_cast<size_t>(Op::Count)] = {};
   Specializer specializers[static_cast<size_t>(Op::Count)] = {};
-  void set(Op op, Handler handler) {
+  void set(Op op, HandlerPair handler) {
     handlers[static_cast<size_t>(op)] = handler;
   }
   void specialize(Op op, Specializer specializer) {
     specializers[static_cast<size_t>(op)] = specializer;
   }
-  Handler get(Op op) const { return handlers[static_cast<size_t>(op)]; }
-  // The handler to run `insn` with: its form's, else the op's.
-  Handler select(const Instruction &insn) const {
+  Handler get(Op op) const { return handlers[static_cast<size_t>(op)].run; }
+  // The handlers to run `insn` with: its form's, else the op's.
+  HandlerPair select(const Instruction &insn) const {
     const size_t index = static_cast<size_t>(insn.op);
     if (specializers[index])
-      if (Handler handler = specializers[index](insn))
+      if (HandlerPair handler = specializers[index](insn))
         return handler;
     return handlers[index];
   }

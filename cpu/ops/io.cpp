@@ -1,6 +1,7 @@
 // IN and OUT: the port is an 8-bit immediate or DX, the data AL/AX/EAX.
 
 #include "cpu/cpu.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 #include "cpu/ops/port_io.h"
 
@@ -35,8 +36,8 @@ bool out(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 void register_io_ops(HandlerTable &table) {
-  table.set(Op::IN, in);
-  table.set(Op::OUT, out);
+  table.set(Op::IN, threaded<in>);
+  table.set(Op::OUT, threaded<out>);
 }
 
 } // namespace sable::cpu

@@ -4,6 +4,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
 
@@ -118,30 +119,30 @@ bool imul_sized(Cpu &cpu, const Instruction &insn) {
   return true;
 }
 
-template <unsigned Size> Handler imul_from(const Instruction &insn) {
+template <unsigned Size> HandlerPair imul_from(const Instruction &insn) {
   const Operand &third = insn.operands[2];
   const bool immediate = third.kind == OperandKind::Imm;
   if (insn.operand_count != 3 ||
       (!immediate &&
        (third.kind != OperandKind::Reg || third.size != insn.operands[0].size)))
-    return nullptr;
+    return {};
   switch (insn.operands[1].kind) {
   case OperandKind::Reg:
-    return immediate ? imul_sized<Size, true, false>
-                     : imul_sized<Size, false, false>;
+    return immediate ? threaded<imul_sized<Size, true, false>>
+                     : threaded<imul_sized<Size, false, false>>;
   case OperandKind::Mem:
-    return immediate ? imul_sized<Size, true, true>
-                     : imul_sized<Size, false, true>;
+    return immediate ? threaded<imul_sized<Size, true, true>>
+                     : threaded<imul_sized<Size, false, true>>;
   default:
-    return nullptr;
+    return {};
   }
 }
 
-Handler imul_form(const Instruction &insn) {
+HandlerPair imul_form(const Instruction &insn) {
   if (insn.operands[0].kind != OperandKind::Reg ||
       insn.operands[1].size != insn.operands[0].size)
-    return nullptr;
-  return word_sized(insn.operands[0].size, [&](auto size) -> Handler {
+    return {};
+  return word_sized(insn.operands[0].size, [&](auto size) -> HandlerPair {
     return imul_from<decltype(size)::value>(insn);
   });
 }
@@ -149,11 +150,11 @@ Handler imul_form(const Instruction &insn) {
 } // namespace
 
 void register_muldiv_ops(HandlerTable &table) {
-  table.set(Op::MUL, multiply_accumulator<alu_mul>);
-  table.set(Op::IMUL1, multiply_accumulator<alu_imul>);
-  table.set(Op::IMUL, imul);
-  table.set(Op::DIV, div);
-  table.set(Op::IDIV, idiv);
+  table.set(Op::MUL, threaded<multiply_accumulator<alu_mul>>);
+  table.set(Op::IMUL1, threaded<multiply_accumulator<alu_imul>>);
+  table.set(Op::IMUL, threaded<imul>);
+  table.set(Op::DIV, threaded<div>);
+  table.set(Op::IDIV, threaded<idiv>);
   table.specialize(Op::IMUL, imul_form);
 }
 

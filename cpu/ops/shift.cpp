@@ -3,6 +3,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/flag_checkpoint.h"
 #include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
@@ -63,31 +64,31 @@ template <Shift Compute> struct ShiftForm {
   };
 };
 
-template <Shift Compute> Handler shift_form(const Instruction &insn) {
+template <Shift Compute> HandlerPair shift_form(const Instruction &insn) {
   const Operand &dst = insn.operands[0], &count = insn.operands[1];
   if (insn.operand_count != 2 || dst.kind != OperandKind::Reg)
-    return nullptr;
+    return {};
   if (count.kind == OperandKind::Imm)
     return sized_handler<ShiftForm<Compute>::template At, Form::RegImm>(
         dst.size);
   if (count.kind == OperandKind::Reg && count.reg == RCX && count.size == 1)
     return sized_handler<ShiftForm<Compute>::template At, Form::RegReg>(
         dst.size);
-  return nullptr;
+  return {};
 }
 
 } // namespace
 
 void register_shift_ops(HandlerTable &table) {
-  table.set(Op::ROL, shift<alu_rol>);
-  table.set(Op::ROR, shift<alu_ror>);
-  table.set(Op::RCL, rotate_through_carry<alu_rcl>);
-  table.set(Op::RCR, rotate_through_carry<alu_rcr>);
-  table.set(Op::SHL, shift<alu_shl>);
-  table.set(Op::SHR, shift<alu_shr>);
-  table.set(Op::SAR, shift<alu_sar>);
-  table.set(Op::SHLD, double_shift<alu_shld>);
-  table.set(Op::SHRD, double_shift<alu_shrd>);
+  table.set(Op::ROL, threaded<shift<alu_rol>>);
+  table.set(Op::ROR, threaded<shift<alu_ror>>);
+  table.set(Op::RCL, threaded<rotate_through_carry<alu_rcl>>);
+  table.set(Op::RCR, threaded<rotate_through_carry<alu_rcr>>);
+  table.set(Op::SHL, threaded<shift<alu_shl>>);
+  table.set(Op::SHR, threaded<shift<alu_shr>>);
+  table.set(Op::SAR, threaded<shift<alu_sar>>);
+  table.set(Op::SHLD, threaded<double_shift<alu_shld>>);
+  table.set(Op::SHRD, threaded<double_shift<alu_shrd>>);
   table.specialize(Op::ROL, shift_form<alu_rol>);
   table.specialize(Op::ROR, shift_form<alu_ror>);
   table.specialize(Op::SHL, shift_form<alu_shl>);

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "cpu/cpu.h"
+#include "cpu/ops/chain.h"
 #include "machine/log.h"
 
 namespace sable::cpu {
@@ -267,7 +268,7 @@ bool commit_mxcsr(Cpu &cpu, uint32_t raised) {
 } // namespace simd
 
 void register_simd_ops(HandlerTable &table) {
-  table.set(Op::SIMD, simd::op_simd);
+  table.set(Op::SIMD, threaded<simd::op_simd>);
 }
 
 } // namespace sable::cpu

@@ -5,6 +5,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -145,25 +146,25 @@ bool pop_register64(Cpu &cpu, const Instruction &insn) {
   return true;
 }
 
-Handler register64_form(const Instruction &insn, Handler handler) {
+HandlerPair register64_form(const Instruction &insn, HandlerPair handler) {
   const Operand &op = insn.operands[0];
   return op.kind == OperandKind::Reg && op.size == 8 && insn.opsize == 8
              ? handler
-             : nullptr;
+             : HandlerPair{};
 }
 
 void register_stack_ops(HandlerTable &table) {
-  table.set(Op::PUSH, push);
-  table.set(Op::POP, pop);
-  table.set(Op::PUSHA, pusha);
-  table.set(Op::POPA, popa);
-  table.set(Op::ENTER, enter);
-  table.set(Op::LEAVE, leave);
+  table.set(Op::PUSH, threaded<push>);
+  table.set(Op::POP, threaded<pop>);
+  table.set(Op::PUSHA, threaded<pusha>);
+  table.set(Op::POPA, threaded<popa>);
+  table.set(Op::ENTER, threaded<enter>);
+  table.set(Op::LEAVE, threaded<leave>);
   table.specialize(Op::PUSH, [](const Instruction &insn) {
-    return register64_form(insn, push_register64);
+    return register64_form(insn, threaded<push_register64>);
   });
   table.specialize(Op::POP, [](const Instruction &insn) {
-    return register64_form(insn, pop_register64);
+    return register64_form(insn, threaded<pop_register64>);
   });
 }
 

@@ -11,6 +11,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 #include "cpu/ops/port_io.h"
 
@@ -115,13 +116,13 @@ template <StringKind Kind> bool string_op(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 void register_string_ops(HandlerTable &table) {
-  table.set(Op::MOVS, string_op<StringKind::Movs>);
-  table.set(Op::CMPS, string_op<StringKind::Cmps>);
-  table.set(Op::STOS, string_op<StringKind::Stos>);
-  table.set(Op::LODS, string_op<StringKind::Lods>);
-  table.set(Op::SCAS, string_op<StringKind::Scas>);
-  table.set(Op::INS, string_op<StringKind::Ins>);
-  table.set(Op::OUTS, string_op<StringKind::Outs>);
+  table.set(Op::MOVS, threaded<string_op<StringKind::Movs>>);
+  table.set(Op::CMPS, threaded<string_op<StringKind::Cmps>>);
+  table.set(Op::STOS, threaded<string_op<StringKind::Stos>>);
+  table.set(Op::LODS, threaded<string_op<StringKind::Lods>>);
+  table.set(Op::SCAS, threaded<string_op<StringKind::Scas>>);
+  table.set(Op::INS, threaded<string_op<StringKind::Ins>>);
+  table.set(Op::OUTS, threaded<string_op<StringKind::Outs>>);
 }
 
 } // namespace sable::cpu

@@ -11,6 +11,7 @@
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
 #include "cpu/msr.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/far_transfer.h"
 #include "cpu/ops/handlers.h"
 
@@ -682,48 +683,48 @@ bool op_bound(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 void register_system_ops(HandlerTable &table) {
-  table.set(Op::HLT, op_hlt);
-  table.set(Op::CPUID, op_cpuid);
-  table.set(Op::RDTSC, op_rdtsc);
-  table.set(Op::RDTSCP, op_rdtscp);
-  table.set(Op::RDPMC, op_rdpmc);
-  table.set(Op::RDMSR, op_rdmsr);
-  table.set(Op::WRMSR, op_wrmsr);
-  table.set(Op::LGDT, op_lgdt);
-  table.set(Op::LIDT, op_lidt);
-  table.set(Op::SGDT, op_sgdt);
-  table.set(Op::SIDT, op_sidt);
-  table.set(Op::LLDT, op_lldt);
-  table.set(Op::SLDT, op_sldt);
-  table.set(Op::LTR, op_ltr);
-  table.set(Op::STR, op_str);
-  table.set(Op::LMSW, op_lmsw);
-  table.set(Op::SMSW, op_smsw);
-  table.set(Op::VERR, op_verr);
-  table.set(Op::VERW, op_verw);
-  table.set(Op::LAR, op_lar);
-  table.set(Op::LSL, op_lsl);
-  table.set(Op::ARPL, op_arpl);
-  table.set(Op::CLTS, op_clts);
-  table.set(Op::INVD, op_cache_flush);
-  table.set(Op::WBINVD, op_cache_flush);
-  table.set(Op::INVLPG, op_invlpg);
-  table.set(Op::INVPCID, op_invpcid);
-  table.set(Op::MOV_CR, op_mov_cr);
-  table.set(Op::MOV_DR, op_mov_dr);
-  table.set(Op::RDFSBASE, op_rdfsbase);
-  table.set(Op::WRFSBASE, op_wrfsbase);
-  table.set(Op::CLFLUSH, op_clflush);
-  table.set(Op::PREFETCH, op_no_effect);
-  table.set(Op::FENCE, op_fence);
-  table.set(Op::RDRAND, op_rdrand);
-  table.set(Op::RDSEED, op_rdseed);
-  table.set(Op::XGETBV, op_xgetbv);
-  table.set(Op::XSETBV, op_xsetbv);
-  table.set(Op::MONITOR, op_undefined);
-  table.set(Op::MWAIT, op_undefined);
-  table.set(Op::RSM, op_undefined);
-  table.set(Op::BOUND, op_bound);
+  table.set(Op::HLT, threaded<op_hlt>);
+  table.set(Op::CPUID, threaded<op_cpuid>);
+  table.set(Op::RDTSC, threaded<op_rdtsc>);
+  table.set(Op::RDTSCP, threaded<op_rdtscp>);
+  table.set(Op::RDPMC, threaded<op_rdpmc>);
+  table.set(Op::RDMSR, threaded<op_rdmsr>);
+  table.set(Op::WRMSR, threaded<op_wrmsr>);
+  table.set(Op::LGDT, threaded<op_lgdt>);
+  table.set(Op::LIDT, threaded<op_lidt>);
+  table.set(Op::SGDT, threaded<op_sgdt>);
+  table.set(Op::SIDT, threaded<op_sidt>);
+  table.set(Op::LLDT, threaded<op_lldt>);
+  table.set(Op::SLDT, threaded<op_sldt>);
+  table.set(Op::LTR, threaded<op_ltr>);
+  table.set(Op::STR, threaded<op_str>);
+  table.set(Op::LMSW, threaded<op_lmsw>);
+  table.set(Op::SMSW, threaded<op_smsw>);
+  table.set(Op::VERR, threaded<op_verr>);
+  table.set(Op::VERW, threaded<op_verw>);
+  table.set(Op::LAR, threaded<op_lar>);
+  table.set(Op::LSL, threaded<op_lsl>);
+  table.set(Op::ARPL, threaded<op_arpl>);
+  table.set(Op::CLTS, threaded<op_clts>);
+  table.set(Op::INVD, threaded<op_cache_flush>);
+  table.set(Op::WBINVD, threaded<op_cache_flush>);
+  table.set(Op::INVLPG, threaded<op_invlpg>);
+  table.set(Op::INVPCID, threaded<op_invpcid>);
+  table.set(Op::MOV_CR, threaded<op_mov_cr>);
+  table.set(Op::MOV_DR, threaded<op_mov_dr>);
+  table.set(Op::RDFSBASE, threaded<op_rdfsbase>);
+  table.set(Op::WRFSBASE, threaded<op_wrfsbase>);
+  table.set(Op::CLFLUSH, threaded<op_clflush>);
+  table.set(Op::PREFETCH, threaded<op_no_effect>);
+  table.set(Op::FENCE, threaded<op_fence>);
+  table.set(Op::RDRAND, threaded<op_rdrand>);
+  table.set(Op::RDSEED, threaded<op_rdseed>);
+  table.set(Op::XGETBV, threaded<op_xgetbv>);
+  table.set(Op::XSETBV, threaded<op_xsetbv>);
+  table.set(Op::MONITOR, threaded<op_undefined>);
+  table.set(Op::MWAIT, threaded<op_undefined>);
+  table.set(Op::RSM, threaded<op_undefined>);
+  table.set(Op::BOUND, threaded<op_bound>);
 }
 
 } // namespace sable::cpu

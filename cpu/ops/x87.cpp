@@ -20,6 +20,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/float80.h"
+#include "cpu/ops/chain.h"
 #include "cpu/ops/handlers.h"
 #include "cpu/ops/x87_transcendental.h"
 #include "machine/log.h"
@@ -1204,7 +1205,7 @@ bool op_x87(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 void register_x87_ops(HandlerTable &table) {
-  table.set(Op::X87, op_x87);
+  table.set(Op::X87, threaded<op_x87>);
 }
 
 } // namespace sable::cpu
