@@ -203,13 +203,25 @@ public:
   template <typename T> bool read(unsigned seg, uint64_t offset, T &value) {
     return read(seg, offset, &value, sizeof(T));
   }
-  // `size` is at most 8, the width of `v`.
+  // At most 8 bytes, the width of `v`; a load is zero-extended.
   bool read_value(unsigned seg, uint64_t offset, unsigned size, uint64_t &v) {
-    v = 0;
-    return read(seg, offset, &v, std::min(size, 8u));
+    size = std::min(size, 8u);
+    if (const uint8_t *host = direct_host(seg, offset, size, Access::Read)) {
+      v = load_ram_value(host, size);
+      return true;
+    }
+    uint64_t value = 0;
+    const bool done = read_translated(seg, offset, &value, size);
+    v = value;
+    return done;
   }
   bool write_value(unsigned seg, uint64_t offset, unsigned size, uint64_t v) {
-    return write(seg, offset, &v, std::min(size, 8u));
+    size = std::min(size, 8u);
+    if (uint8_t *host = direct_host(seg, offset, size, Access::Write)) {
+      store_ram_value(host, size, v);
+      return true;
+    }
+    return write_translated(seg, offset, &v, size);
   }
   // Linear addresses (segmentation already applied). `supervisor` marks
   // implicit system accesses (descriptor tables, TSS, IDT) that ignore CPL.
@@ -445,10 +457,7 @@ bool Cpu::modify_operand(const Instruction &insn, unsigned index,
     if (insn.lock || insn.op == Op::XCHG) {
       compare_and_swap(host, op.size, compute);
     } else {
-      uint64_t old = 0;
-      load_ram(&old, host, op.size);
-      uint64_t value = compute(old);
-      store_ram(host, &value, op.size);
+      store_ram_value(host, op.size, compute(load_ram_value(host, op.size)));
     }
     // After the bytes changed, so a decoder cannot miss them.
     if (tracked != kUntrackedStore)

@@ -25,6 +25,20 @@ template <typename T> void store(uint8_t *host, const void *data) {
 inline bool aligned(const uint8_t *host, size_t size) {
   return (reinterpret_cast<uintptr_t>(host) & (size - 1)) == 0;
 }
+template <typename T> uint64_t load_value(const uint8_t *host) {
+  if (aligned(host, sizeof(T)))
+    return __atomic_load_n(reinterpret_cast<const T *>(host), __ATOMIC_ACQUIRE);
+  T value;
+  std::memcpy(&value, host, sizeof(T));
+  return value;
+}
+template <typename T> void store_value(uint8_t *host, uint64_t value) {
+  const T narrow = static_cast<T>(value);
+  if (aligned(host, sizeof(T)))
+    __atomic_store_n(reinterpret_cast<T *>(host), narrow, __ATOMIC_RELEASE);
+  else
+    std::memcpy(host, &narrow, sizeof(T));
+}
 } // namespace ram_access_detail
 
 inline void load_ram(void *data, const uint8_t *host, size_t size) {
@@ -44,6 +58,44 @@ inline void load_ram(void *data, const uint8_t *host, size_t size) {
     }
   }
   std::memcpy(data, host, size);
+}
+
+// Loads and stores of up to 8 bytes as integers (little-endian, a load
+// zero-extended). They keep the value in a register: copying a narrow load
+// into a wider variable that is then read whole would defeat the host's
+// store-to-load forwarding and stall.
+inline uint64_t load_ram_value(const uint8_t *host, size_t size) {
+  using namespace ram_access_detail;
+  switch (size) {
+  case 1:
+    return load_value<uint8_t>(host);
+  case 2:
+    return load_value<uint16_t>(host);
+  case 4:
+    return load_value<uint32_t>(host);
+  case 8:
+    return load_value<uint64_t>(host);
+  default:
+    uint64_t value = 0;
+    std::memcpy(&value, host, size);
+    return value;
+  }
+}
+
+inline void store_ram_value(uint8_t *host, size_t size, uint64_t value) {
+  using namespace ram_access_detail;
+  switch (size) {
+  case 1:
+    return store_value<uint8_t>(host, value);
+  case 2:
+    return store_value<uint16_t>(host, value);
+  case 4:
+    return store_value<uint32_t>(host, value);
+  case 8:
+    return store_value<uint64_t>(host, value);
+  default:
+    std::memcpy(host, &value, size);
+  }
 }
 
 inline void store_ram(uint8_t *host, const void *data, size_t size) {

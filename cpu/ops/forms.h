@@ -82,13 +82,12 @@ void store_reg(Cpu &cpu, unsigned gpr, uint64_t value) {
 
 template <unsigned Size>
 bool load_memory(Cpu &cpu, const Instruction &insn, uint64_t &value) {
-  value = 0;
-  return cpu.read(insn.seg, cpu.effective_address(insn), &value, Size);
+  return cpu.read_value(insn.seg, cpu.effective_address(insn), Size, value);
 }
 
 template <unsigned Size>
 bool store_memory(Cpu &cpu, const Instruction &insn, uint64_t value) {
-  return cpu.write(insn.seg, cpu.effective_address(insn), &value, Size);
+  return cpu.write_value(insn.seg, cpu.effective_address(insn), Size, value);
 }
 
 // Operand 1 of form F.
