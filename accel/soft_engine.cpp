@@ -23,6 +23,9 @@ public:
   LockedInterrupts(InterruptController &controller, std::recursive_mutex &lock)
       : controller_(controller), lock_(lock) {}
   bool interrupt_pending() override { return controller_.interrupt_pending(); }
+  const std::atomic<bool> *pending_flag() const override {
+    return controller_.pending_flag();
+  }
   uint8_t acknowledge_interrupt() override {
     std::lock_guard guard(lock_);
     return controller_.acknowledge_interrupt();

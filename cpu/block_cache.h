@@ -52,14 +52,22 @@ struct Block {
   // Bytes from the first instruction's start to the last one's end.
   unsigned length = 0;
   // The blocks run after this one, by where it ended: at its end (a branch
-  // not taken) or elsewhere. A link holds while the vCPU's context
-  // generation is the one it records (see Cpu::run).
+  // not taken), or elsewhere by the RIP it left for, as a block runs on
+  // past conditional branches and may leave at any of them. A link holds
+  // while the vCPU's context generation is the one it records (see
+  // Cpu::run).
   struct Link {
     uint64_t rip = 0;
     uint64_t generation = 0;
     Block *block = nullptr;
   };
-  Link links[2];
+  static constexpr unsigned kTakenLinks = 4;
+  Link links[1 + kTakenLinks];
+  Link &link_to(uint64_t rip, uint64_t fall_through) {
+    if (rip == fall_through)
+      return links[0];
+    return links[1 + ((rip ^ (rip >> 6)) & (kTakenLinks - 1))];
+  }
 
   // For a block of one instruction crossing a page: the physical page
   // holding the rest of its bytes.

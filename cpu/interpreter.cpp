@@ -90,8 +90,8 @@ void log_registers(Cpu &cpu) {
 }
 
 // Delivers an NMI or an external interrupt when one may be taken; false on
-// a triple fault.
-bool take_events(Cpu &cpu) {
+// a triple fault. `pending_flag` is the controller's pending_flag().
+bool take_events(Cpu &cpu, const std::atomic<bool> *pending_flag) {
   CpuState &s = cpu.state;
   if (s.interrupt_shadow)
     return true;
@@ -100,7 +100,8 @@ bool take_events(Cpu &cpu) {
     return deliver_nmi(cpu);
   }
   if ((s.rflags & IF) && cpu.env.interrupts &&
-      cpu.env.interrupts->interrupt_pending()) {
+      (pending_flag ? pending_flag->load(std::memory_order_acquire)
+                    : cpu.env.interrupts->interrupt_pending())) {
     cpu.forget_context();
     return deliver_external_interrupt(
         cpu, cpu.env.interrupts->acknowledge_interrupt());
@@ -345,6 +346,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
       cpu.forget_context();
     }
   } context_scope(*this);
+  const std::atomic<bool> *pending_flag =
+      env.interrupts ? env.interrupts->pending_flag() : nullptr;
   Block::Link *link = nullptr;
   uint64_t link_generation = 0;
   for (uint64_t done = 0; done < max_blocks; ++done) {
@@ -369,7 +372,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
     }
     // A single step holds interrupts off (QEMU's SSTEP_NOIRQ), except to
     // wake a halted vCPU, which would otherwise never get its step done.
-    if ((!single_step || s.halted) && !take_events(*this))
+    if ((!single_step || s.halted) && !take_events(*this, pending_flag))
       return StopReason::Shutdown;
     if (s.halted)
       return StopReason::Halted;
@@ -483,7 +486,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
       forget_context();
     } else if (!uncached) {
       const uint64_t fall_through = wrap_ip(start_rip + block->length, mode);
-      link = &block->links[s.rip == fall_through ? 0 : 1];
+      link = &block->link_to(s.rip, fall_through);
       link_generation = context_generation_;
     }
   }

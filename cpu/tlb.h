@@ -24,26 +24,28 @@ constexpr uint16_t tlb_permission(unsigned access, Privilege privilege) {
   return uint16_t(1u << (static_cast<unsigned>(privilege) * 3 + access));
 }
 
-struct TlbEntry {
+// One cache line each, with what an access checks first, so that a lookup
+// touches one line.
+struct alignas(64) TlbEntry {
   static constexpr uint64_t kInvalid = ~uint64_t{0};
 
   uint64_t linear_page = kInvalid; // linear address & ~kPageMask
-  uint64_t physical_page = 0;      // after the A20 mask
   // Host memory of the whole page: reads use host_read (RAM or ROM),
   // stores host_write (RAM only); null sends the access to GuestMemory.
   uint8_t *host_read = nullptr;
   uint8_t *host_write = nullptr;
-  uint16_t allowed = 0; // tlb_permission bits; writes only once D is set
-  bool global = false;
-  // Offset mask of the page that produced the translation (0xfff, or
-  // 0x1fffff and up for large pages cached as 4 KiB fragments).
-  uint32_t mapping_mask = 0xfff;
   // The page was already dirty and held no decoded code when cached, so a
   // store needs no GuestMemory::note_store, as long as the memory's
   // store_tracking_epoch() is still tracking_epoch (read before the page
   // flags were).
-  bool store_untracked = false;
   uint64_t tracking_epoch = 0;
+  bool store_untracked = false;
+  bool global = false;
+  uint16_t allowed = 0; // tlb_permission bits; writes only once D is set
+  // Offset mask of the page that produced the translation (0xfff, or
+  // 0x1fffff and up for large pages cached as 4 KiB fragments).
+  uint32_t mapping_mask = 0xfff;
+  uint64_t physical_page = 0; // after the A20 mask
 
   bool skips_store_tracking(uint64_t current_epoch) const {
     return store_untracked && tracking_epoch == current_epoch;

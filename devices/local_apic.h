@@ -87,6 +87,7 @@ public:
   void load(StateReader &in) override;
 
   bool interrupt_pending() override;
+  const std::atomic<bool> *pending_flag() const override { return &pending_; }
   uint8_t acknowledge_interrupt() override;
 
   // ---- the CPU's side. A false return means the instruction raises #GP.

@@ -2,6 +2,7 @@
 // Interrupt lines from devices to whichever interrupt controllers the
 // engine uses: the userspace PIC/IOAPIC models, or KVM's in-kernel irqchip.
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -53,6 +54,9 @@ class InterruptController {
 public:
   virtual ~InterruptController() = default;
   virtual bool interrupt_pending() = 0;
+  // For a controller whose interrupt_pending() reads one atomic flag: that
+  // flag, which the vCPU then reads between blocks without a call.
+  virtual const std::atomic<bool> *pending_flag() const { return nullptr; }
   // Returns the vector; a spurious interrupt returns the controller's
   // spurious vector, as the hardware does.
   virtual uint8_t acknowledge_interrupt() = 0;
