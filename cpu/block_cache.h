@@ -40,8 +40,8 @@ bool end_of_chain(Cpu &cpu, const Instruction &insn);
 struct Block {
   uint64_t physical = 0;
   CodeSize mode = CodeSize::Bits16;
-  // The block's instructions, then a step whose chain handler ends the
-  // chain (end_of_chain). `count` does not include it.
+  // The block's instructions, then a step whose chain handler goes on to
+  // the next block (end_of_chain). `count` does not include it.
   std::vector<Step> steps;
   unsigned count = 0;
   // Cleared when a store hits the block's page; the run loop stops

@@ -77,7 +77,11 @@ public:
   // RIP of the next instruction; handlers that transfer control set it.
   uint64_t next_rip = 0;
   // The block run() executes as threaded code (cpu/ops/chain.h).
-  const Block *running_block = nullptr;
+  Block *running_block = nullptr;
+  // At the end of the running block, as threaded code: the next block
+  // through the running block's link, when nothing run() checks between
+  // blocks has changed; true (back to run()) otherwise.
+  bool chain_next_block();
 
   // ---- the debugger's view (set by the engine while the vCPU is stopped)
   // Breakpoints and watchpoints; null when there are none, which keeps the
@@ -223,6 +227,23 @@ public:
     }
     return write_translated(seg, offset, &v, size);
   }
+  // Most guest accesses need no more than a TLB hit: an expand-up segment
+  // (or 64-bit mode), one page, no alignment checking, RAM, and for a
+  // store a page already dirty and without code. For those this returns
+  // the host bytes; null sends the access down the full path, which also
+  // raises any fault.
+  uint8_t *direct_host(unsigned seg, uint64_t offset, unsigned size,
+                       Access access) {
+    if (!(fast_.ready & (1u << seg)) && !prepare_fast_segment(seg))
+      return nullptr;
+    return prepared_host(seg, offset, size, access);
+  }
+  // direct_host when the segment's facts below are already prepared, else
+  // null; it calls nothing, for the fast paths of threaded code
+  // (cpu/ops/chain.h).
+  uint8_t *prepared_host(unsigned seg, uint64_t offset, unsigned size,
+                         Access access);
+
   // Linear addresses (segmentation already applied). `supervisor` marks
   // implicit system accesses (descriptor tables, TSS, IDT) that ignore CPL.
   bool read_linear(uint64_t linear, void *data, unsigned size,
@@ -309,14 +330,6 @@ private:
   bool write_other_operand(const Instruction &insn, unsigned index,
                            uint64_t value);
 
-  // Most guest accesses need no more than a TLB hit: an expand-up segment
-  // (or 64-bit mode), one page, no alignment checking, RAM, and for a
-  // store a page already dirty and without code. For those this returns
-  // the host bytes; null sends the access down the full path, which also
-  // raises any fault.
-  uint8_t *direct_host(unsigned seg, uint64_t offset, unsigned size,
-                       Access access);
-
   // What direct_host needs of a segment register: the base, and the end
   // (limit + 1) of the offsets a load or a store may use without further
   // checks (0 when every access takes the full path). Worked out on first
@@ -354,6 +367,12 @@ private:
   uint64_t context_generation_ = 1;
   uint64_t seen_tlb_flushes_ = 0;
   uint64_t seen_invalidations_ = 0;
+  // For chain_next_block: where the running block started, how many more
+  // blocks it may chain before returning to run(), and the interrupt
+  // controller's pending flag (null: run() asks the controller).
+  uint64_t chain_start_rip_ = 0;
+  uint64_t chain_budget_ = 0;
+  const std::atomic<bool> *pending_flag_ = nullptr;
   // The block at CS:RIP: cached, decoded now (and cached), or decoded into
   // `uncached`; null with a fault recorded.
   Block *fetch_block(std::unique_ptr<Block> &uncached);
@@ -390,9 +409,9 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
   return true;
 }
 
-inline uint8_t *Cpu::direct_host(unsigned seg, uint64_t offset, unsigned size,
-                                 Access access) {
-  if (!(fast_.ready & (1u << seg)) && !prepare_fast_segment(seg))
+inline uint8_t *Cpu::prepared_host(unsigned seg, uint64_t offset, unsigned size,
+                                   Access access) {
+  if (!(fast_.ready & (1u << seg)))
     return nullptr;
   const FastSegment &segment = fast_.segments[seg];
   const bool store = access == Access::Write;

@@ -38,6 +38,9 @@ void log_invalid_encoding(uint64_t linear, const uint8_t *bytes,
 }
 
 constexpr unsigned kMaxBlockInstructions = 64;
+// Blocks one run of threaded code may chain before returning to run(),
+// which bounds the host stack should a jump not compile to a tail call.
+constexpr uint64_t kMaxChainedBlocks = 64;
 constexpr unsigned kMaxInstructionLength = 15;
 
 // POP SS opens an interrupt shadow and POP ES/DS/FS/GS change state a
@@ -221,8 +224,42 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
 
 } // namespace
 
-bool end_of_chain(Cpu &, const Instruction &) {
-  return true;
+bool end_of_chain(Cpu &cpu, const Instruction &) {
+  return cpu.chain_next_block();
+}
+
+bool Cpu::chain_next_block() {
+  Block *block = running_block;
+  CpuState &s = state;
+  if (chain_budget_ == 0 || !block->keeps_context ||
+      !block->valid.load(std::memory_order_relaxed))
+    return true;
+  // What run() looks at between blocks. Events: IF changes, interrupt
+  // shadows and halts come only with instructions that do not keep the
+  // context, and NMIs and A20 changes reach the vCPU between run() calls.
+  if (exit_requested_.load(std::memory_order_relaxed) ||
+      blocks_->invalidations() != seen_invalidations_ ||
+      tlb.flushes != seen_tlb_flushes_ ||
+      env.memory->generation() != tlb.memory_generation)
+    return true;
+  if ((s.rflags & IF) &&
+      (!pending_flag_ || pending_flag_->load(std::memory_order_acquire)))
+    return true;
+  const uint64_t fall_through =
+      wrap_ip(chain_start_rip_ + block->length, block->mode);
+  const Block::Link &link = block->link_to(s.rip, fall_through);
+  if (link.generation != context_generation_ || link.rip != s.rip)
+    return true;
+  Block *next = link.block;
+  if (next->mode != CodeSize::Bits64 &&
+      (s.rip + next->length - 1 > s.seg[CS].limit ||
+       s.rip + next->length > size_mask(static_cast<unsigned>(next->mode))))
+    return true;
+  --chain_budget_;
+  ++next->executions;
+  running_block = next;
+  chain_start_rip_ = s.rip;
+  return next->steps[0].handler.chain(*this, next->steps[0].insn);
 }
 
 StopReason Cpu::stepped() {
@@ -346,8 +383,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
       cpu.forget_context();
     }
   } context_scope(*this);
-  const std::atomic<bool> *pending_flag =
-      env.interrupts ? env.interrupts->pending_flag() : nullptr;
+  pending_flag_ = env.interrupts ? env.interrupts->pending_flag() : nullptr;
   Block::Link *link = nullptr;
   uint64_t link_generation = 0;
   for (uint64_t done = 0; done < max_blocks; ++done) {
@@ -372,7 +408,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
     }
     // A single step holds interrupts off (QEMU's SSTEP_NOIRQ), except to
     // wake a halted vCPU, which would otherwise never get its step done.
-    if ((!single_step || s.halted) && !take_events(*this, pending_flag))
+    if ((!single_step || s.halted) && !take_events(*this, pending_flag_))
       return StopReason::Shutdown;
     if (s.halted)
       return StopReason::Halted;
@@ -399,7 +435,8 @@ StopReason Cpu::run(uint64_t max_blocks) {
         *link = Block::Link{s.rip, context_generation_, block};
     }
     link = nullptr;
-    const uint64_t start_rip = s.rip;
+    running_block = block;
+    chain_start_rip_ = s.rip;
 
     ++block->executions;
     if (log_enabled(LOG_EXEC | LOG_CPU)) [[unlikely]] {
@@ -425,8 +462,15 @@ StopReason Cpu::run(uint64_t max_blocks) {
       // block's last instruction can open an interrupt shadow, halt, or
       // change the memory layout (MOV SS, STI, HLT and port I/O end
       // blocks), so the chain checks none of them.
-      running_block = block;
-      if (!steps[0].handler.chain(*this, steps[0].insn)) {
+      const uint64_t budget =
+          log_enabled(LOG_EXEC | LOG_CPU)
+              ? 0
+              : std::min(kMaxChainedBlocks, max_blocks - done - 1);
+      chain_budget_ = budget;
+      const bool chain_completed = steps[0].handler.chain(*this, steps[0].insn);
+      done += budget - chain_budget_;
+      block = running_block;
+      if (!chain_completed) {
         if (!deliver_pending_fault())
           return StopReason::Shutdown;
         completed = false;
@@ -484,8 +528,9 @@ StopReason Cpu::run(uint64_t max_blocks) {
     }
     if (!completed || !block->keeps_context) {
       forget_context();
-    } else if (!uncached) {
-      const uint64_t fall_through = wrap_ip(start_rip + block->length, mode);
+    } else if (block != uncached.get()) {
+      const uint64_t fall_through =
+          wrap_ip(chain_start_rip_ + block->length, block->mode);
       link = &block->link_to(s.rip, fall_through);
       link_generation = context_generation_;
     }

@@ -59,10 +59,10 @@ bool increment(Cpu &cpu, const Instruction &insn) {
 // `Compute` is a Binary, or with `WithCarry` a BinaryWithCarry given CF
 // as it was before the instruction.
 template <auto Compute, bool WithCarry> struct BinaryForm {
-  template <Form F, unsigned Size> struct At {
-    static bool run(Cpu &cpu, const Instruction &insn) {
+  template <Form F, unsigned Size> struct At : OnBothPaths<At<F, Size>> {
+    template <Path P> static bool execute(Cpu &cpu, const Instruction &insn) {
       uint64_t src;
-      if (!load_source<F, Size>(cpu, insn, src))
+      if (!load_source<F, Size, P>(cpu, insn, src))
         return false;
       const bool carry = WithCarry && carry_flag(cpu.state);
       auto apply = [&](uint64_t dst) {
@@ -76,21 +76,21 @@ template <auto Compute, bool WithCarry> struct BinaryForm {
         store_reg<Size>(cpu, gpr, apply(load_reg<Size>(cpu, gpr)));
         return true;
       } else {
-        return modify_with_flags(cpu, insn, 0, apply);
+        return modify_memory<Size, P>(cpu, insn, apply);
       }
     }
   };
 };
 
 template <Binary Compute> struct CompareForm {
-  template <Form F, unsigned Size> struct At {
-    static bool run(Cpu &cpu, const Instruction &insn) {
+  template <Form F, unsigned Size> struct At : OnBothPaths<At<F, Size>> {
+    template <Path P> static bool execute(Cpu &cpu, const Instruction &insn) {
       uint64_t dst, src;
       if constexpr (register_destination(F))
         dst = load_reg<Size>(cpu, insn.operands[0].reg);
-      else if (!load_memory<Size>(cpu, insn, dst))
+      else if (!load_memory<Size, P>(cpu, insn, dst))
         return false;
-      if (!load_source<F, Size>(cpu, insn, src))
+      if (!load_source<F, Size, P>(cpu, insn, src))
         return false;
       Compute(cpu.state, Size, dst, src);
       return true;

@@ -10,6 +10,7 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/chain.h"
+#include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -118,25 +119,31 @@ bool canonical(uint64_t address) {
          address;
 }
 
-bool call64(Cpu &cpu, const Instruction &insn) {
+template <Path P = Path::Full> bool call64(Cpu &cpu, const Instruction &insn) {
   const uint64_t target = cpu.next_rip + insn.imm;
-  if (!canonical(target))
+  if (!canonical(target)) {
+    if constexpr (P == Path::Fast)
+      return false;
     return cpu.fault(EXC_GP, 0);
+  }
   const uint64_t rsp = cpu.state.gpr[RSP] - 8;
-  if (!cpu.write(SS, rsp, &cpu.next_rip, 8))
+  if (!store_at<8, P>(cpu, SS, rsp, cpu.next_rip))
     return false;
   cpu.state.gpr[RSP] = rsp;
   cpu.next_rip = target;
   return true;
 }
 
-bool ret64(Cpu &cpu, const Instruction &) {
+template <Path P = Path::Full> bool ret64(Cpu &cpu, const Instruction &) {
   const uint64_t rsp = cpu.state.gpr[RSP];
   uint64_t target;
-  if (!cpu.read(SS, rsp, &target, 8))
+  if (!load_at<8, P>(cpu, SS, rsp, target))
     return false;
-  if (!canonical(target))
+  if (!canonical(target)) {
+    if constexpr (P == Path::Fast)
+      return false;
     return cpu.fault(EXC_GP, 0);
+  }
   cpu.state.gpr[RSP] = rsp + 8;
   cpu.next_rip = target;
   return true;
@@ -176,10 +183,13 @@ void register_branch_ops(HandlerTable &table) {
   table.set(Op::JCXZ, threaded<jcxz>);
   table.specialize(Op::JCC, jcc_form);
   table.specialize(Op::CALL, [](const Instruction &insn) {
-    return insn.opsize == 8 ? threaded<call64> : HandlerPair{};
+    return insn.opsize == 8 ? threaded_with_fast<call64<>, call64<Path::Fast>>
+                            : HandlerPair{};
   });
   table.specialize(Op::RET, [](const Instruction &insn) {
-    return insn.opsize == 8 && insn.imm == 0 ? threaded<ret64> : HandlerPair{};
+    return insn.opsize == 8 && insn.imm == 0
+               ? threaded_with_fast<ret64<>, ret64<Path::Fast>>
+               : HandlerPair{};
   });
 }
 

@@ -9,13 +9,17 @@
 //
 // The chain covers what Cpu::run's plain loop did: it runs only with no
 // debugger, no CS limit check, no interrupt shadow and no IP wraparound
-// inside the block (run checks these once per block). It returns false
-// after a fault (RIP at the faulting instruction), true after a taken
-// branch, a store into the running block, or the block's last instruction.
+// inside the block (run checks these once per block). After a taken
+// branch or the block's last instruction it goes on into the next block
+// when Cpu::chain_next_block finds that nothing run() checks between
+// blocks has changed. It returns false after a fault (RIP at the faulting
+// instruction, Cpu::running_block the block holding it), true when it
+// leaves the rest to run(), or after a store into the running block.
 //
-// The jump is a tail call, which the compiler makes when it can; where it
-// cannot, the host stack grows by one frame per instruction of the block,
-// at most kMaxBlockInstructions.
+// The jumps are tail calls, which the compiler makes when it can; where it
+// cannot, the host stack grows by one frame per instruction, at most
+// kMaxBlockInstructions for each of the chain's blocks, which
+// chain_next_block bounds.
 
 #include <atomic>
 
@@ -25,15 +29,25 @@
 
 namespace sable::cpu {
 
-template <Handler H> bool chained(Cpu &cpu, const Instruction &insn) {
+// `Fast`, when given, is H on Path::Fast (cpu/ops/forms.h): it either does
+// all of H's work or none of it, and then H runs.
+// Never inlined: a fast variant's fallback to H must stay a jump, or the
+// fallback's calls would give the fast variant a stack frame.
+template <Handler H, Handler Fast = nullptr>
+[[gnu::noinline]] bool chained(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
   const uint64_t fall_through = s.rip + insn.length;
   cpu.next_rip = fall_through;
-  if (!H(cpu, insn)) [[unlikely]]
+  if constexpr (Fast != nullptr) {
+    if (!Fast(cpu, insn)) [[unlikely]]
+      return chained<H>(cpu, insn);
+  } else if (!H(cpu, insn)) [[unlikely]] {
     return false;
+  }
   s.rip = cpu.next_rip;
-  if (cpu.next_rip != fall_through ||
-      !cpu.running_block->valid.load(std::memory_order_relaxed))
+  if (cpu.next_rip != fall_through)
+    return cpu.chain_next_block();
+  if (!cpu.running_block->valid.load(std::memory_order_relaxed))
     return true;
   const Step &next = reinterpret_cast<const Step *>(&insn)[1];
   return next.handler.chain(cpu, next.insn);
@@ -41,5 +55,8 @@ template <Handler H> bool chained(Cpu &cpu, const Instruction &insn) {
 
 // A handler with its chained form, for HandlerTable::set and specializers.
 template <Handler H> inline constexpr HandlerPair threaded{H, chained<H>};
+// The same for a handler with a Path::Fast variant (cpu/ops/forms.h).
+template <Handler H, Handler Fast>
+inline constexpr HandlerPair threaded_with_fast{H, chained<H, Fast>};
 
 } // namespace sable::cpu

@@ -246,26 +246,28 @@ bool nop(Cpu &, const Instruction &) {
 
 // ---- the same operations for one operand form and size (forms.h)
 
-template <Form F, unsigned Size> struct MovForm {
-  static bool run(Cpu &cpu, const Instruction &insn) {
+template <Form F, unsigned Size>
+struct MovForm : OnBothPaths<MovForm<F, Size>> {
+  template <Path P> static bool execute(Cpu &cpu, const Instruction &insn) {
     uint64_t value;
-    if (!load_source<F, Size>(cpu, insn, value))
+    if (!load_source<F, Size, P>(cpu, insn, value))
       return false;
     if constexpr (register_destination(F)) {
       store_reg<Size>(cpu, insn.operands[0].reg, value);
       return true;
     } else {
-      return store_memory<Size>(cpu, insn, value);
+      return store_memory<Size, P>(cpu, insn, value);
     }
   }
 };
 
 // MOVZX/MOVSX from a register or memory of SourceSize bytes.
-template <bool Signed, unsigned Size, unsigned SourceSize, bool FromMemory>
+template <bool Signed, unsigned Size, unsigned SourceSize, bool FromMemory,
+          Path P = Path::Full>
 bool extend(Cpu &cpu, const Instruction &insn) {
   uint64_t value;
   if constexpr (FromMemory) {
-    if (!load_memory<SourceSize>(cpu, insn, value))
+    if (!load_memory<SourceSize, P>(cpu, insn, value))
       return false;
   } else {
     value = load_reg<SourceSize>(cpu, insn.operands[1].reg);
@@ -282,7 +284,9 @@ HandlerPair extend_from(const Instruction &insn) {
   case OperandKind::Reg:
     return threaded<extend<Signed, Size, SourceSize, false>>;
   case OperandKind::Mem:
-    return threaded<extend<Signed, Size, SourceSize, true>>;
+    return threaded_with_fast<
+        extend<Signed, Size, SourceSize, true>,
+        extend<Signed, Size, SourceSize, true, Path::Fast>>;
   default:
     return {};
   }

@@ -11,6 +11,7 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/chain.h"
+#include "cpu/ops/flag_checkpoint.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -80,18 +81,51 @@ void store_reg(Cpu &cpu, unsigned gpr, uint64_t value) {
     r = (r & ~size_mask(Size)) | (value & size_mask(Size));
 }
 
-template <unsigned Size>
-bool load_memory(Cpu &cpu, const Instruction &insn, uint64_t &value) {
-  return cpu.read_value(insn.seg, cpu.effective_address(insn), Size, value);
+// How a form's handler reaches memory. Full: every access, faults
+// included. Fast: only what Cpu::prepared_host allows, calling nothing, so
+// that its threaded code needs no stack frame; it returns false before
+// changing anything when an access needs more, and the chain then runs the
+// Full handler instead (cpu/ops/chain.h).
+enum class Path : uint8_t { Full, Fast };
+
+template <unsigned Size, Path P = Path::Full>
+bool load_at(Cpu &cpu, unsigned seg, uint64_t offset, uint64_t &value) {
+  if constexpr (P == Path::Fast) {
+    const uint8_t *host = cpu.prepared_host(seg, offset, Size, Access::Read);
+    if (!host)
+      return false;
+    value = load_ram_value(host, Size);
+    return true;
+  } else {
+    return cpu.read_value(seg, offset, Size, value);
+  }
 }
 
-template <unsigned Size>
+template <unsigned Size, Path P = Path::Full>
+bool store_at(Cpu &cpu, unsigned seg, uint64_t offset, uint64_t value) {
+  if constexpr (P == Path::Fast) {
+    uint8_t *host = cpu.prepared_host(seg, offset, Size, Access::Write);
+    if (!host)
+      return false;
+    store_ram_value(host, Size, value);
+    return true;
+  } else {
+    return cpu.write_value(seg, offset, Size, value);
+  }
+}
+
+template <unsigned Size, Path P = Path::Full>
+bool load_memory(Cpu &cpu, const Instruction &insn, uint64_t &value) {
+  return load_at<Size, P>(cpu, insn.seg, cpu.effective_address(insn), value);
+}
+
+template <unsigned Size, Path P = Path::Full>
 bool store_memory(Cpu &cpu, const Instruction &insn, uint64_t value) {
-  return cpu.write_value(insn.seg, cpu.effective_address(insn), Size, value);
+  return store_at<Size, P>(cpu, insn.seg, cpu.effective_address(insn), value);
 }
 
 // Operand 1 of form F.
-template <Form F, unsigned Size>
+template <Form F, unsigned Size, Path P = Path::Full>
 bool load_source(Cpu &cpu, const Instruction &insn, uint64_t &value) {
   if constexpr (F == Form::RegReg || F == Form::MemReg) {
     value = load_reg<Size>(cpu, insn.operands[1].reg);
@@ -100,8 +134,44 @@ bool load_source(Cpu &cpu, const Instruction &insn, uint64_t &value) {
     value = insn.imm;
     return true;
   } else {
-    return load_memory<Size>(cpu, insn, value);
+    return load_memory<Size, P>(cpu, insn, value);
   }
+}
+
+// Read-modify-write of a form's memory destination (operand 0).
+template <unsigned Size, Path P, typename Compute>
+bool modify_memory(Cpu &cpu, const Instruction &insn, Compute &&compute) {
+  if constexpr (P == Path::Fast) {
+    if (insn.lock)
+      return false;
+    uint8_t *host = cpu.prepared_host(insn.seg, cpu.effective_address(insn),
+                                      Size, Access::Write);
+    if (!host)
+      return false;
+    store_ram_value(host, Size, compute(load_ram_value(host, Size)));
+    return true;
+  } else {
+    return modify_with_flags(cpu, insn, 0, compute);
+  }
+}
+
+// A form whose Self::execute<P> is written for both paths: run and fast.
+template <typename Self> struct OnBothPaths {
+  static bool run(Cpu &cpu, const Instruction &insn) {
+    return Self::template execute<Path::Full>(cpu, insn);
+  }
+  static bool fast(Cpu &cpu, const Instruction &insn) {
+    return Self::template execute<Path::Fast>(cpu, insn);
+  }
+};
+
+// The handlers of a form's H::run, with H::fast in its threaded code when
+// H has one.
+template <typename H> constexpr HandlerPair form_pair() {
+  if constexpr (requires { &H::fast; })
+    return threaded_with_fast<H::run, H::fast>;
+  else
+    return threaded<H::run>;
 }
 
 // pick(std::integral_constant<unsigned, N>{}) for a `size` N of 2, 4 or 8
@@ -125,13 +195,13 @@ template <template <Form, unsigned> class H, Form F>
 HandlerPair sized_handler(unsigned size) {
   switch (size) {
   case 1:
-    return threaded<H<F, 1>::run>;
+    return form_pair<H<F, 1>>();
   case 2:
-    return threaded<H<F, 2>::run>;
+    return form_pair<H<F, 2>>();
   case 4:
-    return threaded<H<F, 4>::run>;
+    return form_pair<H<F, 4>>();
   case 8:
-    return threaded<H<F, 8>::run>;
+    return form_pair<H<F, 8>>();
   default:
     return {};
   }

@@ -6,6 +6,7 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/chain.h"
+#include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
 
 namespace sable::cpu {
@@ -127,19 +128,20 @@ bool leave(Cpu &cpu, const Instruction &insn) {
 // PUSH/POP of a 64-bit register: an 8-byte operand exists only in 64-bit
 // mode, where the stack pointer is RSP whole. POP RSP leaves the value
 // popped, as the increment comes first.
+template <Path P = Path::Full>
 bool push_register64(Cpu &cpu, const Instruction &insn) {
-  const uint64_t value = cpu.state.gpr[insn.operands[0].reg];
   const uint64_t rsp = cpu.state.gpr[RSP] - 8;
-  if (!cpu.write(SS, rsp, &value, 8))
+  if (!store_at<8, P>(cpu, SS, rsp, cpu.state.gpr[insn.operands[0].reg]))
     return false;
   cpu.state.gpr[RSP] = rsp;
   return true;
 }
 
+template <Path P = Path::Full>
 bool pop_register64(Cpu &cpu, const Instruction &insn) {
   const uint64_t rsp = cpu.state.gpr[RSP];
   uint64_t value;
-  if (!cpu.read(SS, rsp, &value, 8))
+  if (!load_at<8, P>(cpu, SS, rsp, value))
     return false;
   cpu.state.gpr[RSP] = rsp + 8;
   cpu.state.gpr[insn.operands[0].reg] = value;
@@ -161,10 +163,13 @@ void register_stack_ops(HandlerTable &table) {
   table.set(Op::ENTER, threaded<enter>);
   table.set(Op::LEAVE, threaded<leave>);
   table.specialize(Op::PUSH, [](const Instruction &insn) {
-    return register64_form(insn, threaded<push_register64>);
+    return register64_form(
+        insn,
+        threaded_with_fast<push_register64<>, push_register64<Path::Fast>>);
   });
   table.specialize(Op::POP, [](const Instruction &insn) {
-    return register64_form(insn, threaded<pop_register64>);
+    return register64_form(
+        insn, threaded_with_fast<pop_register64<>, pop_register64<Path::Fast>>);
   });
 }
 
