@@ -140,7 +140,9 @@ public:
       address += state.gpr[insn.base];
     if (insn.index != kNoReg)
       address += state.gpr[insn.index] << insn.scale;
-    return address & size_mask(insn.addrsize);
+    if (insn.addrsize == 8) [[likely]]
+      return address;
+    return address & (insn.addrsize == 4 ? 0xffffffff : 0xffff);
   }
   // Registers, immediates (already extended by the decoder to what the
   // instruction uses) and memory up to 8 bytes inline; the rest out of line.
@@ -417,13 +419,16 @@ inline uint8_t *Cpu::prepared_host(unsigned seg, uint64_t offset, unsigned size,
   const bool store = access == Access::Write;
   const uint64_t end = store ? segment.write_end : segment.read_end;
   const uint64_t linear = (segment.base + offset) & fast_.address_mask;
-  // The full path raises #GP or #SS for a non-canonical address.
-  if (offset + size > end || (linear & kPageMask) + size > kPageSize ||
-      static_cast<uint64_t>(static_cast<int64_t>(linear << 16) >> 16) != linear)
+  if (offset + size > end)
     return nullptr;
-  TlbEntry *entry = tlb.lookup_permitted(linear, store ? fast_.write_permission
-                                                       : fast_.read_permission);
-  if (!entry)
+  // The slot of the first byte's page holds the last byte's page only when
+  // the access stays within one page; and as every tag is canonical
+  // (Tlb::insert), a non-canonical address, for which the full path raises
+  // #GP or #SS, misses.
+  TlbEntry *entry = &tlb.slot(linear);
+  if (entry->linear_page != ((linear + size - 1) & ~kPageMask) ||
+      !(entry->allowed &
+        (store ? fast_.write_permission : fast_.read_permission)))
     return nullptr;
   if (store)
     return entry->host_write && entry->skips_store_tracking(

@@ -287,8 +287,7 @@ TlbEntry *fill_tlb(Cpu &cpu, uint64_t linear, Access access,
     filled.mapping_mask = w.mapping_mask;
   }
   cache_host_pointers(memory, filled);
-  cpu.tlb.insert(filled);
-  return &cpu.tlb.slot(linear);
+  return &cpu.tlb.insert(filled);
 }
 
 void copy_from_page(Cpu &cpu, const TlbEntry &entry, uint64_t offset,

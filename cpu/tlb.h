@@ -73,10 +73,19 @@ public:
     return &entry;
   }
 
-  void insert(const TlbEntry &entry) {
-    slot(entry.linear_page) = entry;
+  // Returns where the entry went. A non-canonical linear page (as a
+  // fetch running into one may translate) goes to a scratch entry that no
+  // lookup finds: Cpu::prepared_host relies on every tag being canonical.
+  TlbEntry &insert(const TlbEntry &entry) {
+    const uint64_t page = entry.linear_page;
+    if (static_cast<uint64_t>(static_cast<int64_t>(page << 16) >> 16) != page) {
+      uncached_ = entry;
+      return uncached_;
+    }
+    TlbEntry &stored = slot(page) = entry;
     if (entry.mapping_mask != kPageMask)
       holds_large_pages_ = true;
+    return stored;
   }
   void flush(bool include_global) {
     ++flushes;
@@ -114,6 +123,7 @@ public:
 
 private:
   TlbEntry entries_[kEntries];
+  TlbEntry uncached_;
   bool holds_large_pages_ = false;
 };
 

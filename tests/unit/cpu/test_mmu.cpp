@@ -392,3 +392,20 @@ TEST_CASE("TLB flush_page drops every fragment of a 2 MiB page") {
   REQUIRE(m.cpu->read(DS, 0x7ff000, &value, 4));
   CHECK(value == 2);
 }
+
+// The inline access path takes a tag match as proof that the address is
+// canonical, so no lookup may ever find a non-canonical page.
+TEST_CASE("TLB: a non-canonical page is never found by a lookup") {
+  Tlb tlb;
+  TlbEntry entry;
+  entry.allowed = 0xffff;
+  entry.linear_page = 0x0000800000000000; // just past the canonical half
+  TlbEntry &stored = tlb.insert(entry);
+  CHECK(stored.linear_page == entry.linear_page);
+  CHECK(tlb.lookup(entry.linear_page, 0, Privilege::Supervisor) == nullptr);
+  CHECK(tlb.slot(entry.linear_page).linear_page == TlbEntry::kInvalid);
+
+  entry.linear_page = 0x00007ffffffff000; // the last canonical page
+  CHECK(&tlb.insert(entry) == &tlb.slot(entry.linear_page));
+  CHECK(tlb.lookup(entry.linear_page, 0, Privilege::Supervisor) != nullptr);
+}
