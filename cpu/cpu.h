@@ -80,7 +80,7 @@ public:
   Block *running_block = nullptr;
   // At the end of the running block, as threaded code: the next block
   // through the running block's link, when nothing run() checks between
-  // blocks has changed; true (back to run()) otherwise.
+  // blocks has changed; true (back to run()) otherwise (cpu/ops/chain.h).
   bool chain_next_block();
 
   // ---- the debugger's view (set by the engine while the vCPU is stopped)

@@ -17,15 +17,17 @@ namespace sable::cpu {
 
 namespace {
 
+// Whether a target already truncated to the operand size may be jumped to.
+bool target_allowed(const Cpu &cpu, uint64_t target) {
+  if (cpu.state.code_size() == CodeSize::Bits64)
+    return static_cast<uint64_t>(static_cast<int64_t>(target << 16) >> 16) ==
+           target;
+  return target <= cpu.state.seg[CS].limit;
+}
+
 bool check_target(Cpu &cpu, unsigned size, uint64_t &target) {
   target &= size_mask(size);
-  if (cpu.state.code_size() == CodeSize::Bits64) {
-    const bool canonical =
-        static_cast<uint64_t>(static_cast<int64_t>(target << 16) >> 16) ==
-        target;
-    return canonical || cpu.fault(EXC_GP, 0);
-  }
-  return target <= cpu.state.seg[CS].limit || cpu.fault(EXC_GP, 0);
+  return target_allowed(cpu, target) || cpu.fault(EXC_GP, 0);
 }
 
 bool jump_to(Cpu &cpu, unsigned size, uint64_t target) {
@@ -149,17 +151,26 @@ template <Path P = Path::Full> bool ret64(Cpu &cpu, const Instruction &) {
   return true;
 }
 
-// Jcc compiled for one condition (handlers.h, "specializer").
-template <unsigned Cond> bool jcc_on(Cpu &cpu, const Instruction &insn) {
+// Jcc compiled for one condition (handlers.h, "specializer"); on
+// Path::Fast a target that would fault is left to the full handler.
+template <unsigned Cond, Path P = Path::Full>
+bool jcc_on(Cpu &cpu, const Instruction &insn) {
   if (!condition_holds(cpu.state, Cond))
     return true;
+  if constexpr (P == Path::Fast) {
+    const uint64_t target = (cpu.next_rip + insn.imm) & size_mask(insn.opsize);
+    if (!target_allowed(cpu, target))
+      return false;
+    cpu.next_rip = target;
+    return true;
+  }
   return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
 }
 
 template <unsigned... Conds>
 constexpr std::array<HandlerPair, sizeof...(Conds)>
 jcc_handlers(std::integer_sequence<unsigned, Conds...>) {
-  return {threaded<jcc_on<Conds>>...};
+  return {threaded_with_fast<jcc_on<Conds>, jcc_on<Conds, Path::Fast>>...};
 }
 
 HandlerPair jcc_form(const Instruction &insn) {

@@ -33,6 +33,42 @@ namespace sable::cpu {
 // all of H's work or none of it, and then H runs.
 // Never inlined: a fast variant's fallback to H must stay a jump, or the
 // fallback's calls would give the fast variant a stack frame.
+// Inline in every chained handler, so that each has its own jump into the
+// next block too, predicted from where the block left.
+[[gnu::always_inline]] inline bool Cpu::chain_next_block() {
+  Block *block = running_block;
+  CpuState &s = state;
+  if (chain_budget_ == 0 || !block->keeps_context ||
+      !block->valid.load(std::memory_order_relaxed))
+    return true;
+  // What run() looks at between blocks. Events: IF changes, interrupt
+  // shadows and halts come only with instructions that do not keep the
+  // context, and NMIs and A20 changes reach the vCPU between run() calls.
+  if (exit_requested_.load(std::memory_order_relaxed) ||
+      blocks_->invalidations() != seen_invalidations_ ||
+      tlb.flushes != seen_tlb_flushes_ ||
+      env.memory->generation() != tlb.memory_generation)
+    return true;
+  if ((s.rflags & IF) &&
+      (!pending_flag_ || pending_flag_->load(std::memory_order_acquire)))
+    return true;
+  const uint64_t fall_through = (chain_start_rip_ + block->length) &
+                                size_mask(static_cast<unsigned>(block->mode));
+  const Block::Link &link = block->link_to(s.rip, fall_through);
+  if (link.generation != context_generation_ || link.rip != s.rip)
+    return true;
+  Block *next = link.block;
+  if (next->mode != CodeSize::Bits64 &&
+      (s.rip + next->length - 1 > s.seg[CS].limit ||
+       s.rip + next->length > size_mask(static_cast<unsigned>(next->mode))))
+    return true;
+  --chain_budget_;
+  ++next->executions;
+  running_block = next;
+  chain_start_rip_ = s.rip;
+  return next->steps[0].handler.chain(*this, next->steps[0].insn);
+}
+
 template <Handler H, Handler Fast = nullptr>
 [[gnu::noinline]] bool chained(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
