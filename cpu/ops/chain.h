@@ -1,8 +1,8 @@
 #pragma once
-// Threaded code. The run loop's common case used to call each handler from
-// one place, an indirect call whose target the host predicts poorly: the
-// same call site jumps to a different handler after almost every guest
-// instruction. A chained handler runs its instruction, commits RIP and
+// Threaded code. A loop calling each handler from one place makes one
+// indirect call whose target the host predicts poorly: the same call site
+// jumps to a different handler after almost every guest instruction. A
+// chained handler runs its instruction, commits RIP and
 // jumps to the next instruction's chained handler itself, so every handler
 // has a jump of its own, predicted from the handler before it, as guest code
 // repeats its instruction sequences.
@@ -29,10 +29,6 @@
 
 namespace sable::cpu {
 
-// `Fast`, when given, is H on Path::Fast (cpu/ops/forms.h): it either does
-// all of H's work or none of it, and then H runs.
-// Never inlined: a fast variant's fallback to H must stay a jump, or the
-// fallback's calls would give the fast variant a stack frame.
 // Inline in every chained handler, so that each has its own jump into the
 // next block too, predicted from where the block left.
 [[gnu::always_inline]] inline bool Cpu::chain_next_block() {
@@ -69,6 +65,10 @@ namespace sable::cpu {
   return next->steps[0].handler.chain(*this, next->steps[0].insn);
 }
 
+// `Fast`, when given, is H on Path::Fast (cpu/ops/forms.h): it either does
+// all of H's work or none of it, and then H runs. Never inlined: a fast
+// variant's fallback to H must stay a jump, or the fallback's calls would
+// give the fast variant a stack frame.
 template <Handler H, Handler Fast = nullptr>
 [[gnu::noinline]] bool chained(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
