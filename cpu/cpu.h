@@ -411,8 +411,11 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
   return true;
 }
 
-inline uint8_t *Cpu::prepared_host(unsigned seg, uint64_t offset, unsigned size,
-                                   Access access) {
+// Always inlined: the threaded fast paths must not call it.
+[[gnu::always_inline]] inline uint8_t *Cpu::prepared_host(unsigned seg,
+                                                          uint64_t offset,
+                                                          unsigned size,
+                                                          Access access) {
   if (!(fast_.ready & (1u << seg)))
     return nullptr;
   const FastSegment &segment = fast_.segments[seg];

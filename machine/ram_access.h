@@ -22,17 +22,19 @@ template <typename T> void store(uint8_t *host, const void *data) {
   std::memcpy(&value, data, sizeof(T));
   __atomic_store_n(reinterpret_cast<T *>(host), value, __ATOMIC_RELEASE);
 }
-inline bool aligned(const uint8_t *host, size_t size) {
+[[gnu::always_inline]] inline bool aligned(const uint8_t *host, size_t size) {
   return (reinterpret_cast<uintptr_t>(host) & (size - 1)) == 0;
 }
-template <typename T> uint64_t load_value(const uint8_t *host) {
+template <typename T>
+[[gnu::always_inline]] inline uint64_t load_value(const uint8_t *host) {
   if (aligned(host, sizeof(T)))
     return __atomic_load_n(reinterpret_cast<const T *>(host), __ATOMIC_ACQUIRE);
   T value;
   std::memcpy(&value, host, sizeof(T));
   return value;
 }
-template <typename T> void store_value(uint8_t *host, uint64_t value) {
+template <typename T>
+[[gnu::always_inline]] inline void store_value(uint8_t *host, uint64_t value) {
   const T narrow = static_cast<T>(value);
   if (aligned(host, sizeof(T)))
     __atomic_store_n(reinterpret_cast<T *>(host), narrow, __ATOMIC_RELEASE);
@@ -63,8 +65,10 @@ inline void load_ram(void *data, const uint8_t *host, size_t size) {
 // Loads and stores of up to 8 bytes as integers (little-endian, a load
 // zero-extended). They keep the value in a register: copying a narrow load
 // into a wider variable that is then read whole would defeat the host's
-// store-to-load forwarding and stall.
-inline uint64_t load_ram_value(const uint8_t *host, size_t size) {
+// store-to-load forwarding and stall. Always inlined, as the threaded fast
+// paths (cpu/ops/chain.h) must call nothing.
+[[gnu::always_inline]] inline uint64_t load_ram_value(const uint8_t *host,
+                                                      size_t size) {
   using namespace ram_access_detail;
   switch (size) {
   case 1:
@@ -82,7 +86,8 @@ inline uint64_t load_ram_value(const uint8_t *host, size_t size) {
   }
 }
 
-inline void store_ram_value(uint8_t *host, size_t size, uint64_t value) {
+[[gnu::always_inline]] inline void store_ram_value(uint8_t *host, size_t size,
+                                                   uint64_t value) {
   using namespace ram_access_detail;
   switch (size) {
   case 1:
