@@ -37,29 +37,34 @@ static_assert(std::is_standard_layout_v<Step>);
 
 bool end_of_chain(Cpu &cpu, const Instruction &insn);
 
+// What the run loop reads of a block on every pass comes first, the links
+// right after: a step from block to block should touch few cache lines.
 struct Block {
-  uint64_t physical = 0;
+  // Cleared when a store hits the block's page; the run loop stops
+  // executing the block at the next instruction boundary.
+  std::atomic<bool> valid{true};
+  // The last instruction leaves CS, CPL, the code size and the segment
+  // registers unchanged (a near branch, for instance).
+  bool keeps_context = false;
   CodeSize mode = CodeSize::Bits16;
+  // Bytes from the first instruction's start to the last one's end.
+  unsigned length = 0;
   // The block's instructions, then a step whose chain handler goes on to
   // the next block (end_of_chain). `count` does not include it.
   std::vector<Step> steps;
   unsigned count = 0;
-  // Cleared when a store hits the block's page; the run loop stops
-  // executing the block at the next instruction boundary.
-  std::atomic<bool> valid{true};
-  uint64_t executions = 0;
 
-  // Bytes from the first instruction's start to the last one's end.
-  unsigned length = 0;
   // The blocks run after this one, by where it ended: at its end (a branch
   // not taken), or elsewhere by the RIP it left for, as a block runs on
   // past conditional branches and may leave at any of them. A link holds
   // while the vCPU's context generation is the one it records (see
-  // Cpu::run).
+  // Cpu::run). `entry` is the block's first step when it is 64-bit code,
+  // which needs no CS checks before it runs, else null.
   struct Link {
     uint64_t rip = 0;
     uint64_t generation = 0;
     Block *block = nullptr;
+    const Step *entry = nullptr;
   };
   static constexpr unsigned kTakenLinks = 4;
   Link links[1 + kTakenLinks];
@@ -69,13 +74,11 @@ struct Block {
     return links[1 + ((rip ^ (rip >> 6)) & (kTakenLinks - 1))];
   }
 
+  uint64_t physical = 0;
   // For a block of one instruction crossing a page: the physical page
   // holding the rest of its bytes.
   static constexpr uint64_t kNoContinuation = ~uint64_t{0};
   uint64_t continuation_page = kNoContinuation;
-  // The last instruction leaves CS, CPL, the code size and the segment
-  // registers unchanged (a near branch, for instance).
-  bool keeps_context = false;
 
   void append(const Instruction &insn, HandlerPair handler) {
     steps.push_back(Step{insn, handler});

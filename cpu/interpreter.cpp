@@ -399,13 +399,14 @@ StopReason Cpu::run(uint64_t max_blocks) {
         continue;
       }
       if (linkable && !uncached)
-        *link = Block::Link{s.rip, context_generation_, block};
+        *link = Block::Link{
+            s.rip, context_generation_, block,
+            block->mode == CodeSize::Bits64 ? block->steps.data() : nullptr};
     }
     link = nullptr;
     running_block = block;
     chain_start_rip_ = s.rip;
 
-    ++block->executions;
     if (log_enabled(LOG_EXEC | LOG_CPU)) [[unlikely]] {
       SABLE_LOG(LOG_EXEC, "exec: %04x:%016" PRIx64 " [%016" PRIx64 "]\n",
                 s.seg[CS].selector, s.rip, block->physical);

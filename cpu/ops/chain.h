@@ -54,15 +54,17 @@ namespace sable::cpu {
   if (link.generation != context_generation_ || link.rip != s.rip)
     return true;
   Block *next = link.block;
-  if (next->mode != CodeSize::Bits64 &&
-      (s.rip + next->length - 1 > s.seg[CS].limit ||
-       s.rip + next->length > size_mask(static_cast<unsigned>(next->mode))))
-    return true;
+  const Step *entry = link.entry;
+  if (!entry) {
+    if (s.rip + next->length - 1 > s.seg[CS].limit ||
+        s.rip + next->length > size_mask(static_cast<unsigned>(next->mode)))
+      return true;
+    entry = next->steps.data();
+  }
   --chain_budget_;
-  ++next->executions;
   running_block = next;
   chain_start_rip_ = s.rip;
-  return next->steps[0].handler.chain(*this, next->steps[0].insn);
+  return entry->handler.chain(*this, entry->insn);
 }
 
 // `Fast`, when given, is H on Path::Fast (cpu/ops/forms.h): it either does
