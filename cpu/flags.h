@@ -176,10 +176,12 @@ inline bool condition_on_flags(uint64_t flags, unsigned cond) {
   return (cond & 1) ? !holds : holds;
 }
 
-// The condition `cond` now. After CMP/SUB and logic operations, the record
-// that most conditional branches follow, it compares the operands directly
-// instead of deriving all six flags.
-inline bool condition_holds(const CpuState &state, unsigned cond) {
+// The condition `cond` when it needs no call to work out: after CMP/SUB
+// and logic operations, the record that most conditional branches follow,
+// it compares the operands directly instead of deriving all six flags,
+// and with the flags already in RFLAGS it reads them. False otherwise.
+inline bool condition_at_hand(const CpuState &state, unsigned cond,
+                              bool &holds_now) {
   const LazyFlags &lazy = state.lazy;
   const unsigned test = (cond >> 1) & 7;
   if ((lazy.op == LAZY_SUB || lazy.op == LAZY_LOGIC) && test != 5) {
@@ -219,9 +221,22 @@ inline bool condition_holds(const CpuState &state, unsigned cond) {
               : test == 7                ? result == 0 || negative
                                          : false;
     }
-    return (cond & 1) ? !holds : holds;
+    holds_now = (cond & 1) ? !holds : holds;
+    return true;
   }
-  switch (test) {
+  if (lazy.op == LAZY_NONE) {
+    holds_now = condition_on_flags(state.rflags, cond);
+    return true;
+  }
+  return false;
+}
+
+// The condition `cond` now.
+inline bool condition_holds(const CpuState &state, unsigned cond) {
+  bool holds;
+  if (condition_at_hand(state, cond, holds))
+    return holds;
+  switch ((cond >> 1) & 7) {
   case 1:
     return carry_flag(state) != (cond & 1);
   case 2:

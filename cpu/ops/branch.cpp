@@ -152,18 +152,24 @@ template <Path P = Path::Full> bool ret64(Cpu &cpu, const Instruction &) {
 }
 
 // Jcc compiled for one condition (handlers.h, "specializer"); on
-// Path::Fast a target that would fault is left to the full handler.
+// Path::Fast a condition that needs the flags worked out, or a target that
+// would fault, is left to the full handler.
 template <unsigned Cond, Path P = Path::Full>
 bool jcc_on(Cpu &cpu, const Instruction &insn) {
-  if (!condition_holds(cpu.state, Cond))
-    return true;
   if constexpr (P == Path::Fast) {
+    bool holds;
+    if (!condition_at_hand(cpu.state, Cond, holds))
+      return false;
+    if (!holds)
+      return true;
     const uint64_t target = (cpu.next_rip + insn.imm) & size_mask(insn.opsize);
     if (!target_allowed(cpu, target))
       return false;
     cpu.next_rip = target;
     return true;
   }
+  if (!condition_holds(cpu.state, Cond))
+    return true;
   return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
 }
 

@@ -68,9 +68,9 @@ namespace sable::cpu {
 }
 
 // `Fast`, when given, is H on Path::Fast (cpu/ops/forms.h): it either does
-// all of H's work or none of it, and then H runs. Never inlined: a fast
-// variant's fallback to H must stay a jump, or the fallback's calls would
-// give the fast variant a stack frame.
+// all of H's work or none of it, and then H runs (through chained<H>). Never
+// inlined: a fast variant's fallback to H must stay a jump, or the fallback's
+// calls would give the fast variant a stack frame.
 template <Handler H, Handler Fast = nullptr>
 [[gnu::noinline]] bool chained(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
@@ -85,7 +85,10 @@ template <Handler H, Handler Fast = nullptr>
   s.rip = cpu.next_rip;
   if (cpu.next_rip != fall_through)
     return cpu.chain_next_block();
-  if (!cpu.running_block->valid.load(std::memory_order_relaxed))
+  // A store by the fast path goes only to a page without decoded code
+  // (Cpu::prepared_host), so it cannot have hit the running block.
+  if (Fast == nullptr &&
+      !cpu.running_block->valid.load(std::memory_order_relaxed))
     return true;
   const Step &next = reinterpret_cast<const Step *>(&insn)[1];
   return next.handler.chain(cpu, next.insn);
