@@ -99,6 +99,7 @@ bool Cpu::prepare_fast_segment(unsigned seg) {
     fast_.write_permission =
         tlb_permission(static_cast<unsigned>(Access::Write), privilege);
     fast_.address_mask = bits64 ? ~uint64_t{0} : 0xffffffffull;
+    fast_.flat = bits64;
   }
   FastSegment &fast = fast_.segments[seg];
   const Segment &segment = s.seg[seg];

@@ -346,8 +346,11 @@ private:
     uint64_t write_end = 0;
   };
   struct FastAccess {
-    bool enabled = false;         // inside run()
-    uint8_t ready = 0;            // bit per segment register
+    bool enabled = false; // inside run()
+    uint8_t ready = 0;    // bit per segment register
+    // 64-bit code with the permissions prepared: ES, CS, SS and DS have
+    // base 0 and no limit, whether or not their bits are ready.
+    bool flat = false;
     uint16_t read_permission = 0; // tlb_permission() for the CPL
     uint16_t write_permission = 0;
     uint64_t address_mask = 0;
@@ -416,14 +419,17 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
                                                           uint64_t offset,
                                                           unsigned size,
                                                           Access access) {
-  if (!(fast_.ready & (1u << seg)))
-    return nullptr;
-  const FastSegment &segment = fast_.segments[seg];
   const bool store = access == Access::Write;
-  const uint64_t end = store ? segment.write_end : segment.read_end;
-  const uint64_t linear = (segment.base + offset) & fast_.address_mask;
-  if (offset + size > end)
-    return nullptr;
+  uint64_t linear = offset;
+  if (!fast_.flat || seg >= FS) {
+    if (!(fast_.ready & (1u << seg)))
+      return nullptr;
+    const FastSegment &segment = fast_.segments[seg];
+    const uint64_t end = store ? segment.write_end : segment.read_end;
+    linear = (segment.base + offset) & fast_.address_mask;
+    if (offset + size > end)
+      return nullptr;
+  }
   // The slot of the first byte's page holds the last byte's page only when
   // the access stays within one page; and as every tag is canonical
   // (Tlb::insert), a non-canonical address, for which the full path raises

@@ -284,6 +284,7 @@ void Cpu::request_exit() {
 
 void Cpu::forget_context() {
   fast_.ready = 0;
+  fast_.flat = false;
   ++context_generation_;
 }
 
