@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cpu/flags.h"
 #include "cpu/instruction.h"
 #include "cpu/ops/handlers.h"
 
@@ -68,10 +69,21 @@ struct Block {
   };
   static constexpr unsigned kTakenLinks = 4;
   Link links[1 + kTakenLinks];
-  Link &link_to(uint64_t rip, uint64_t fall_through) {
+  // The link for leaving, at `rip`, the block entered at `start_rip`.
+  Link &link_to(uint64_t rip, uint64_t start_rip) {
+    const uint64_t fall_through =
+        (start_rip + length) & size_mask(static_cast<unsigned>(mode));
     if (rip == fall_through)
       return links[0];
     return links[1 + ((rip ^ (rip >> 6)) & (kTakenLinks - 1))];
+  }
+  // Whether running the block from `rip` needs the CS checks per
+  // instruction: outside 64-bit code, when it reaches past the CS limit,
+  // or when IP would wrap inside it (threaded code does not wrap IP).
+  bool needs_cs_checks(uint64_t rip, uint64_t cs_limit) const {
+    return mode != CodeSize::Bits64 &&
+           (rip + length - 1 > cs_limit ||
+            rip + length > size_mask(static_cast<unsigned>(mode)));
   }
 
   uint64_t physical = 0;

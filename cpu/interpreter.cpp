@@ -420,13 +420,10 @@ StopReason Cpu::run(uint64_t max_blocks) {
     // whole block lies inside the limit no instruction needs the check.
     const bool check_limit =
         mode != CodeSize::Bits64 && s.rip + block->length - 1 > s.seg[CS].limit;
-    // The chain adds lengths to RIP without wrapping it at 16 or 32 bits.
-    const bool wraps =
-        mode != CodeSize::Bits64 &&
-        s.rip + block->length > size_mask(static_cast<unsigned>(mode));
     const Step *steps = block->steps.data();
     bool completed = true;
-    if (!debugging && !check_limit && !wraps && !s.interrupt_shadow) {
+    if (!debugging && !block->needs_cs_checks(s.rip, s.seg[CS].limit) &&
+        !s.interrupt_shadow) {
       // The common case, as threaded code (cpu/ops/chain.h). Only a
       // block's last instruction can open an interrupt shadow, halt, or
       // change the memory layout (MOV SS, STI, HLT and port I/O end
@@ -498,9 +495,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (!completed || !block->keeps_context) {
       forget_context();
     } else if (block != uncached.get()) {
-      const uint64_t fall_through =
-          wrap_ip(chain_start_rip_ + block->length, block->mode);
-      link = &block->link_to(s.rip, fall_through);
+      link = &block->link_to(s.rip, chain_start_rip_);
       link_generation = context_generation_;
     }
   }

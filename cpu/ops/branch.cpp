@@ -167,10 +167,11 @@ bool jcc_on(Cpu &cpu, const Instruction &insn) {
       return false;
     cpu.next_rip = target;
     return true;
+  } else {
+    if (!condition_holds(cpu.state, Cond))
+      return true;
+    return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
   }
-  if (!condition_holds(cpu.state, Cond))
-    return true;
-  return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
 }
 
 template <unsigned... Conds>

@@ -48,16 +48,13 @@ namespace sable::cpu {
   if ((s.rflags & IF) &&
       (!pending_flag_ || pending_flag_->load(std::memory_order_acquire)))
     return true;
-  const uint64_t fall_through = (chain_start_rip_ + block->length) &
-                                size_mask(static_cast<unsigned>(block->mode));
-  const Block::Link &link = block->link_to(s.rip, fall_through);
+  const Block::Link &link = block->link_to(s.rip, chain_start_rip_);
   if (link.generation != context_generation_ || link.rip != s.rip)
     return true;
   Block *next = link.block;
   const Step *entry = link.entry;
   if (!entry) {
-    if (s.rip + next->length - 1 > s.seg[CS].limit ||
-        s.rip + next->length > size_mask(static_cast<unsigned>(next->mode)))
+    if (next->needs_cs_checks(s.rip, s.seg[CS].limit))
       return true;
     entry = next->steps.data();
   }
