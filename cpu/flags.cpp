@@ -4,10 +4,6 @@ namespace sable::cpu {
 
 namespace {
 
-unsigned masked_count(unsigned size, uint64_t count) {
-  return static_cast<unsigned>(count & (size == 8 ? 63 : 31));
-}
-
 // Intel: ZF from the source, PF from the index written (0 for a zero
 // source), the rest cleared.
 void set_bit_scan_flags(CpuState &s, uint64_t index, bool source_zero) {
@@ -58,34 +54,6 @@ uint64_t lazy_arith_flags(const LazyFlags &lazy) {
   default:
     return 0;
   }
-}
-
-uint64_t alu_shl(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
-  const unsigned n = masked_count(size, count);
-  if (n == 0)
-    return value;
-  const uint64_t result = (value << n) & size_mask(size);
-  set_lazy(s, LAZY_SHL, size, value, n, result);
-  return result;
-}
-
-uint64_t alu_shr(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
-  const unsigned n = masked_count(size, count);
-  if (n == 0)
-    return value;
-  const uint64_t result = (value & size_mask(size)) >> n;
-  set_lazy(s, LAZY_SHR, size, value, n, result);
-  return result;
-}
-
-uint64_t alu_sar(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
-  const unsigned n = masked_count(size, count);
-  if (n == 0)
-    return value;
-  const uint64_t result =
-      static_cast<uint64_t>(sign_extend(value, size) >> n) & size_mask(size);
-  set_lazy(s, LAZY_SAR, size, value, n, result);
-  return result;
 }
 
 uint64_t alu_rol(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
@@ -238,29 +206,6 @@ uint64_t alu_shrd(CpuState &s, unsigned size, uint64_t dst, uint64_t fill,
   set_arith_flags(s, result_flags(result, size) | flag_if(carry, CF) |
                          flag_if(overflow, OF));
   return result;
-}
-
-uint64_t alu_mul(CpuState &s, unsigned size, uint64_t a, uint64_t b,
-                 uint64_t &high) {
-  const uint64_t mask = size_mask(size);
-  const unsigned __int128 product =
-      static_cast<unsigned __int128>(a & mask) * (b & mask);
-  const uint64_t low = static_cast<uint64_t>(product) & mask;
-  high = static_cast<uint64_t>(product >> size_bits(size)) & mask;
-  set_lazy(s, LAZY_MUL, size, 0, high != 0, low);
-  return low;
-}
-
-uint64_t alu_imul(CpuState &s, unsigned size, uint64_t a, uint64_t b,
-                  uint64_t &high) {
-  const uint64_t mask = size_mask(size);
-  const __int128 product =
-      static_cast<__int128>(sign_extend(a, size)) * sign_extend(b, size);
-  const uint64_t low = static_cast<uint64_t>(product) & mask;
-  high = static_cast<uint64_t>(product >> size_bits(size)) & mask;
-  const bool overflow = product != sign_extend(low, size);
-  set_lazy(s, LAZY_MUL, size, 0, overflow, low);
-  return low;
 }
 
 bool alu_bsf(CpuState &s, unsigned size, uint64_t source, uint64_t &index) {

@@ -179,7 +179,9 @@ inline bool condition_on_flags(uint64_t flags, unsigned cond) {
 // The condition `cond` when it needs no call to work out: after CMP/SUB
 // and logic operations, the record that most conditional branches follow,
 // it compares the operands directly instead of deriving all six flags,
-// and with the flags already in RFLAGS it reads them. False otherwise.
+// with the flags already in RFLAGS it reads them, and after the other
+// records it answers the E, S and (for ADD, INC, DEC) B conditions. False
+// otherwise.
 inline bool condition_at_hand(const CpuState &state, unsigned cond,
                               bool &holds_now) {
   const LazyFlags &lazy = state.lazy;
@@ -228,7 +230,20 @@ inline bool condition_at_hand(const CpuState &state, unsigned cond,
     holds_now = condition_on_flags(state.rflags, cond);
     return true;
   }
-  return false;
+  // Every other record but MUL's sets ZF and SF from the result, and the
+  // carry of ADD, INC and DEC takes one compare.
+  bool holds;
+  const uint64_t result = lazy.result & size_mask(lazy.size);
+  if ((test == 2 || test == 4) && lazy.op != LAZY_MUL)
+    holds = test == 2 ? result == 0 : (result & sign_bit(lazy.size)) != 0;
+  else if (test == 1 && lazy.op == LAZY_ADD)
+    holds = result < (lazy.dst & size_mask(lazy.size));
+  else if (test == 1 && (lazy.op == LAZY_INC || lazy.op == LAZY_DEC))
+    holds = lazy.src & 1;
+  else
+    return false;
+  holds_now = (cond & 1) ? !holds : holds;
+  return true;
 }
 
 // The condition `cond` now.
@@ -319,9 +334,37 @@ inline uint64_t alu_dec(CpuState &s, unsigned size, uint64_t dst, bool carry) {
 // ---- shifts and rotates. `count` is the raw count operand; it is masked
 // to 5 bits (6 for 64-bit operands) here. A masked count of 0 changes
 // neither the value nor any flag.
-uint64_t alu_shl(CpuState &s, unsigned size, uint64_t value, uint64_t count);
-uint64_t alu_shr(CpuState &s, unsigned size, uint64_t value, uint64_t count);
-uint64_t alu_sar(CpuState &s, unsigned size, uint64_t value, uint64_t count);
+inline unsigned masked_count(unsigned size, uint64_t count) {
+  return static_cast<unsigned>(count & (size == 8 ? 63 : 31));
+}
+inline uint64_t alu_shl(CpuState &s, unsigned size, uint64_t value,
+                        uint64_t count) {
+  const unsigned n = masked_count(size, count);
+  if (n == 0)
+    return value;
+  const uint64_t result = (value << n) & size_mask(size);
+  set_lazy(s, LAZY_SHL, size, value, n, result);
+  return result;
+}
+inline uint64_t alu_shr(CpuState &s, unsigned size, uint64_t value,
+                        uint64_t count) {
+  const unsigned n = masked_count(size, count);
+  if (n == 0)
+    return value;
+  const uint64_t result = (value & size_mask(size)) >> n;
+  set_lazy(s, LAZY_SHR, size, value, n, result);
+  return result;
+}
+inline uint64_t alu_sar(CpuState &s, unsigned size, uint64_t value,
+                        uint64_t count) {
+  const unsigned n = masked_count(size, count);
+  if (n == 0)
+    return value;
+  const uint64_t result =
+      static_cast<uint64_t>(sign_extend(value, size) >> n) & size_mask(size);
+  set_lazy(s, LAZY_SAR, size, value, n, result);
+  return result;
+}
 uint64_t alu_rol(CpuState &s, unsigned size, uint64_t value, uint64_t count);
 uint64_t alu_ror(CpuState &s, unsigned size, uint64_t value, uint64_t count);
 uint64_t alu_rcl(CpuState &s, unsigned size, uint64_t value, uint64_t count,
@@ -338,10 +381,27 @@ uint64_t alu_shrd(CpuState &s, unsigned size, uint64_t dst, uint64_t fill,
 
 // ---- multiply: return the low half of the double-width product and
 // store the high half in `high` (both masked to `size`).
-uint64_t alu_mul(CpuState &s, unsigned size, uint64_t a, uint64_t b,
-                 uint64_t &high);
-uint64_t alu_imul(CpuState &s, unsigned size, uint64_t a, uint64_t b,
-                  uint64_t &high);
+inline uint64_t alu_mul(CpuState &s, unsigned size, uint64_t a, uint64_t b,
+                        uint64_t &high) {
+  const uint64_t mask = size_mask(size);
+  const unsigned __int128 product =
+      static_cast<unsigned __int128>(a & mask) * (b & mask);
+  const uint64_t low = static_cast<uint64_t>(product) & mask;
+  high = static_cast<uint64_t>(product >> size_bits(size)) & mask;
+  set_lazy(s, LAZY_MUL, size, 0, high != 0, low);
+  return low;
+}
+inline uint64_t alu_imul(CpuState &s, unsigned size, uint64_t a, uint64_t b,
+                         uint64_t &high) {
+  const uint64_t mask = size_mask(size);
+  const __int128 product =
+      static_cast<__int128>(sign_extend(a, size)) * sign_extend(b, size);
+  const uint64_t low = static_cast<uint64_t>(product) & mask;
+  high = static_cast<uint64_t>(product >> size_bits(size)) & mask;
+  const bool overflow = product != sign_extend(low, size);
+  set_lazy(s, LAZY_MUL, size, 0, overflow, low);
+  return low;
+}
 
 // ---- bit instructions
 inline void set_bit_test_flags(CpuState &s, bool bit) {
