@@ -383,8 +383,8 @@ void SoftEngine::set_state(unsigned vcpu, const cpu::CpuState &state) {
 }
 
 void SoftEngine::save(StateWriter &out) {
-  // Version 2: CpuState gained IA32_TSC_ADJUST.
-  out.begin_section("soft-engine", 2);
+  // Version 3: CpuState gained the always-0 address slot after RIP.
+  out.begin_section("soft-engine", 3);
   out.u32(vcpu_count());
   for (unsigned i = 0; i < vcpu_count(); ++i) {
     cpu::CpuState state = get_state(i);
@@ -394,7 +394,7 @@ void SoftEngine::save(StateWriter &out) {
 }
 
 void SoftEngine::load(StateReader &in) {
-  if (in.begin_section("soft-engine", 2) != 2)
+  if (in.begin_section("soft-engine", 3) != 3)
     throw StateError("snapshot has an older vCPU state layout");
   if (in.u32() != vcpu_count())
     throw StateError("snapshot has another vCPU count");

@@ -133,13 +133,10 @@ public:
   // ---- operands of a decoded instruction
   // Offset within the segment (not yet linear), truncated to addrsize.
   uint64_t effective_address(const Instruction &insn) const {
-    uint64_t address = static_cast<uint64_t>(insn.disp);
-    if (insn.base == kRip)
-      address += next_rip;
-    else if (insn.base != kNoReg)
-      address += state.gpr[insn.base];
-    if (insn.index != kNoReg)
-      address += state.gpr[insn.index] << insn.scale;
+    uint64_t address = static_cast<uint64_t>(insn.disp) +
+                       state.address_slot(insn.base) +
+                       (state.address_slot(insn.index) << insn.scale) +
+                       (insn.base == kRip ? insn.length : 0);
     if (insn.addrsize == 8) [[likely]]
       return address;
     return address & (insn.addrsize == 4 ? 0xffffffff : 0xffff);
@@ -439,9 +436,9 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
       !(entry->allowed &
         (store ? fast_.write_permission : fast_.read_permission)))
     return nullptr;
+  // An untracked page is always RAM, with host_write set.
   if (store)
-    return entry->host_write && entry->skips_store_tracking(
-                                    env.memory->store_tracking_epoch())
+    return entry->skips_store_tracking(env.memory->store_tracking_epoch())
                ? entry->host_write + (linear & kPageMask)
                : nullptr;
   return entry->host_read ? entry->host_read + (linear & kPageMask) : nullptr;

@@ -37,8 +37,12 @@ enum Gpr : uint8_t {
   R14,
   R15,
 };
-constexpr uint8_t kNoReg = 0xff;
-constexpr uint8_t kRip = 0xfe; // Instruction::base for RIP-relative operands
+// Instruction::base and ::index name slots of CpuState::address_slot: a
+// Gpr, kRip (the instruction's own RIP, to which the address adds the
+// instruction's length) or kNoReg (a slot that is always 0), so that an
+// effective address takes no branch.
+constexpr uint8_t kRip = 16;
+constexpr uint8_t kNoReg = 17;
 
 // Segment registers in encoding order.
 enum SegReg : uint8_t { ES, CS, SS, DS, FS, GS };

@@ -232,11 +232,11 @@ void cache_host_pointers(GuestMemory &memory, TlbEntry &entry) {
   entry.host_read = segment->host + (entry.physical_page - segment->base);
   if (segment->kind == GuestMemory::Kind::Ram) {
     entry.host_write = entry.host_read;
-    entry.tracking_epoch = memory.store_tracking_epoch();
+    const uint64_t epoch = memory.store_tracking_epoch();
     uint8_t flags = memory.page_flags(entry.physical_page);
-    entry.store_untracked =
-        (flags & (GuestMemory::PAGE_DIRTY | GuestMemory::PAGE_HAS_CODE)) ==
-        GuestMemory::PAGE_DIRTY;
+    if ((flags & (GuestMemory::PAGE_DIRTY | GuestMemory::PAGE_HAS_CODE)) ==
+        GuestMemory::PAGE_DIRTY)
+      entry.untracked_epoch = epoch;
   }
 }
 
@@ -311,10 +311,8 @@ void copy_to_page(Cpu &cpu, TlbEntry &entry, uint64_t offset, const void *data,
   if (entry.skips_store_tracking(epoch))
     return;
   memory.note_store(physical, size);
-  if (!(memory.page_flags(physical) & GuestMemory::PAGE_HAS_CODE)) {
-    entry.store_untracked = true;
-    entry.tracking_epoch = epoch;
-  }
+  if (!(memory.page_flags(physical) & GuestMemory::PAGE_HAS_CODE))
+    entry.untracked_epoch = epoch;
 }
 
 bool alignment_fault(const CpuState &s, uint64_t linear, unsigned size) {

@@ -3,6 +3,7 @@
 // interpreter, the JIT (which addresses its fields directly), the gdbstub
 // and save/restore. Behaviour lives in cpu/*.cpp.
 
+#include <cstddef>
 #include <cstdint>
 
 #include "cpu/instruction.h"
@@ -158,6 +159,7 @@ struct Msrs {
 struct CpuState {
   uint64_t gpr[16] = {};
   uint64_t rip = 0xfff0;
+  uint64_t no_register = 0; // always 0: address slot kNoReg
   uint64_t rflags =
       0x2; // the arithmetic flags here are stale while lazy.op != 0
   LazyFlags lazy;
@@ -183,6 +185,11 @@ struct CpuState {
   bool nmi_blocked = false;
   uint64_t a20_mask = ~uint64_t{0}; // ~(1 << 20) while the A20 gate is closed
 
+  // gpr[slot], rip or no_register for an Instruction's base or index.
+  uint64_t address_slot(unsigned slot) const {
+    return reinterpret_cast<const uint64_t *>(this)[slot];
+  }
+
   unsigned cpl() const {
     if (!protected_mode())
       return 0;
@@ -202,5 +209,8 @@ struct CpuState {
     return CodeSize::Bits16;
   }
 };
+static_assert(offsetof(CpuState, gpr) == 0 &&
+              offsetof(CpuState, rip) == kRip * sizeof(uint64_t) &&
+              offsetof(CpuState, no_register) == kNoReg * sizeof(uint64_t));
 
 } // namespace sable::cpu

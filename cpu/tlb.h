@@ -34,12 +34,12 @@ struct alignas(64) TlbEntry {
   // stores host_write (RAM only); null sends the access to GuestMemory.
   uint8_t *host_read = nullptr;
   uint8_t *host_write = nullptr;
-  // The page was already dirty and held no decoded code when cached, so a
-  // store needs no GuestMemory::note_store, as long as the memory's
-  // store_tracking_epoch() is still tracking_epoch (read before the page
-  // flags were).
-  uint64_t tracking_epoch = 0;
-  bool store_untracked = false;
+  // The memory's store_tracking_epoch() (read before the page flags were)
+  // when the page was found already dirty and without decoded code: while
+  // the epoch stays the same, a store through host_write needs no
+  // GuestMemory::note_store. kTracked, which no epoch reaches, otherwise.
+  static constexpr uint64_t kTracked = ~uint64_t{0};
+  uint64_t untracked_epoch = kTracked;
   bool global = false;
   uint16_t allowed = 0; // tlb_permission bits; writes only once D is set
   // Offset mask of the page that produced the translation (0xfff, or
@@ -48,7 +48,7 @@ struct alignas(64) TlbEntry {
   uint64_t physical_page = 0; // after the A20 mask
 
   bool skips_store_tracking(uint64_t current_epoch) const {
-    return store_untracked && tracking_epoch == current_epoch;
+    return untracked_epoch == current_epoch;
   }
 };
 

@@ -5,6 +5,12 @@
 // are single acquire loads and release stores here, which are plain moves
 // on an x86 host and keep the compiler from reordering them. Other sizes
 // and misaligned accesses have no atomicity guarantee and are copied.
+//
+// The integer accessors, on the interpreter's fast paths, make one volatile
+// move whatever the alignment. On the x86 host that is the same move an
+// acquire load or release store compiles to, and a misaligned move is the
+// copy; volatile keeps the guest accesses of one instruction in order. It
+// saves the alignment test and the second copy of the code after it.
 
 #include <cstdint>
 #include <cstring>
@@ -25,21 +31,17 @@ template <typename T> void store(uint8_t *host, const void *data) {
 [[gnu::always_inline]] inline bool aligned(const uint8_t *host, size_t size) {
   return (reinterpret_cast<uintptr_t>(host) & (size - 1)) == 0;
 }
+template <typename T> struct [[gnu::packed, gnu::may_alias]] Unaligned {
+  T value;
+};
 template <typename T>
 [[gnu::always_inline]] inline uint64_t load_value(const uint8_t *host) {
-  if (aligned(host, sizeof(T)))
-    return __atomic_load_n(reinterpret_cast<const T *>(host), __ATOMIC_ACQUIRE);
-  T value;
-  std::memcpy(&value, host, sizeof(T));
-  return value;
+  return reinterpret_cast<const volatile Unaligned<T> *>(host)->value;
 }
 template <typename T>
 [[gnu::always_inline]] inline void store_value(uint8_t *host, uint64_t value) {
-  const T narrow = static_cast<T>(value);
-  if (aligned(host, sizeof(T)))
-    __atomic_store_n(reinterpret_cast<T *>(host), narrow, __ATOMIC_RELEASE);
-  else
-    std::memcpy(host, &narrow, sizeof(T));
+  reinterpret_cast<volatile Unaligned<T> *>(host)->value =
+      static_cast<T>(value);
 }
 } // namespace ram_access_detail
 
