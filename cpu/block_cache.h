@@ -69,11 +69,12 @@ struct Block {
   };
   static constexpr unsigned kTakenLinks = 4;
   Link links[1 + kTakenLinks];
-  // The link for leaving, at `rip`, the block entered at `start_rip`.
+  // The link for leaving, at `rip`, the block entered at `start_rip`. A
+  // fall-through that wraps IP takes a slot of the taken links: threaded
+  // code never runs such a block (needs_cs_checks), and the link records
+  // its RIP anyway.
   Link &link_to(uint64_t rip, uint64_t start_rip) {
-    const uint64_t fall_through =
-        (start_rip + length) & size_mask(static_cast<unsigned>(mode));
-    if (rip == fall_through)
+    if (rip == start_rip + length)
       return links[0];
     return links[1 + ((rip ^ (rip >> 6)) & (kTakenLinks - 1))];
   }

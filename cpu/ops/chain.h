@@ -40,9 +40,10 @@ namespace sable::cpu {
   // What run() looks at between blocks. Events: IF changes, interrupt
   // shadows and halts come only with instructions that do not keep the
   // context, and NMIs and A20 changes reach the vCPU between run() calls.
+  // A TLB flush advances the context generation, so no link holds after
+  // one. Invalidated blocks stay allocated until run() frees them, so the
+  // next block's own flag tells whether it is still cached.
   if (exit_requested_.load(std::memory_order_relaxed) ||
-      blocks_->invalidations() != seen_invalidations_ ||
-      tlb.flushes != seen_tlb_flushes_ ||
       env.memory->generation() != tlb.memory_generation)
     return true;
   if ((s.rflags & IF) &&
@@ -52,6 +53,8 @@ namespace sable::cpu {
   if (link.generation != context_generation_ || link.rip != s.rip)
     return true;
   Block *next = link.block;
+  if (!next->valid.load(std::memory_order_relaxed))
+    return true;
   const Step *entry = link.entry;
   if (!entry) {
     if (next->needs_cs_checks(s.rip, s.seg[CS].limit))
