@@ -32,24 +32,21 @@ namespace sable::cpu {
 // Inline in every chained handler, so that each has its own jump into the
 // next block too, predicted from where the block left.
 [[gnu::always_inline]] inline bool Cpu::chain_next_block() {
-  Block *block = running_block;
   CpuState &s = state;
-  if (chain_budget_ == 0 || !block->keeps_context ||
-      !block->valid.load(std::memory_order_relaxed))
+  // What run() looks at between blocks waits for it: the budget brings
+  // the chain back to run() after at most kMaxChainedBlocks blocks, which
+  // bounds how late an exit request or an interrupt is taken. Events: IF
+  // changes, interrupt shadows and halts come only with instructions that
+  // do not keep the context, after which no link holds (run() records
+  // links only for blocks that keep it), and NMIs and A20 changes reach
+  // the vCPU between run() calls. A TLB flush advances the context
+  // generation. Blocks invalidated since run() stay allocated until it
+  // frees them, so the next block's own flag tells whether it is still
+  // cached. Only a change of the memory layout must stop the chain at
+  // once: the next block's bytes may be gone.
+  if (chain_budget_ == 0 || env.memory->generation() != tlb.memory_generation)
     return true;
-  // What run() looks at between blocks. Events: IF changes, interrupt
-  // shadows and halts come only with instructions that do not keep the
-  // context, and NMIs and A20 changes reach the vCPU between run() calls.
-  // A TLB flush advances the context generation, so no link holds after
-  // one. Invalidated blocks stay allocated until run() frees them, so the
-  // next block's own flag tells whether it is still cached.
-  if (exit_requested_.load(std::memory_order_relaxed) ||
-      env.memory->generation() != tlb.memory_generation)
-    return true;
-  if ((s.rflags & IF) &&
-      (!pending_flag_ || pending_flag_->load(std::memory_order_acquire)))
-    return true;
-  const Block::Link &link = block->link_to(s.rip, chain_start_rip_);
+  const Block::Link &link = running_block->link_to(s.rip, chain_start_rip_);
   if (link.generation != context_generation_ || link.rip != s.rip)
     return true;
   Block *next = link.block;
