@@ -85,8 +85,8 @@ inline void set_lazy(CpuState &state, LazyOp op, unsigned size, uint64_t dst,
                      uint64_t src, uint64_t result) {
   state.lazy.op = op;
   state.lazy.size = static_cast<uint8_t>(size);
-  state.lazy.dst = dst;
-  state.lazy.src = src;
+  state.lazy.dst = dst & size_mask(size);
+  state.lazy.src = src & size_mask(size);
   state.lazy.result = result;
 }
 
@@ -186,17 +186,21 @@ inline bool condition_at_hand(const CpuState &state, unsigned cond,
                               bool &holds_now) {
   const LazyFlags &lazy = state.lazy;
   const unsigned test = (cond >> 1) & 7;
+  // The record's values are masked to its size (set_lazy); shifted left by
+  // `unused`, their sign bit is the host's.
+  const unsigned unused = 64 - size_bits(lazy.size);
+  const uint64_t result = lazy.result;
+  const bool negative = static_cast<int64_t>(result << unused) < 0;
   if ((lazy.op == LAZY_SUB || lazy.op == LAZY_LOGIC) && test != 5) {
-    const unsigned size = lazy.size;
-    const uint64_t result = lazy.result & size_mask(size);
-    const bool negative = result & sign_bit(size);
     bool holds = false;
     if (lazy.op == LAZY_SUB) {
-      const uint64_t dst = lazy.dst & size_mask(size);
-      const uint64_t src = lazy.src & size_mask(size);
+      const uint64_t dst = lazy.dst, src = lazy.src;
+      const auto signed_dst = static_cast<int64_t>(dst << unused);
+      const auto signed_src = static_cast<int64_t>(src << unused);
       switch (test) {
       case 0:
-        holds = (dst ^ src) & (dst ^ result) & sign_bit(size);
+        holds =
+            static_cast<int64_t>(((dst ^ src) & (dst ^ result)) << unused) < 0;
         break;
       case 1:
         holds = dst < src;
@@ -211,10 +215,10 @@ inline bool condition_at_hand(const CpuState &state, unsigned cond,
         holds = negative;
         break;
       case 6:
-        holds = sign_extend(dst, size) < sign_extend(src, size);
+        holds = signed_dst < signed_src;
         break;
       default:
-        holds = sign_extend(dst, size) <= sign_extend(src, size);
+        holds = signed_dst <= signed_src;
         break;
       }
     } else { // CF = OF = 0
@@ -233,11 +237,10 @@ inline bool condition_at_hand(const CpuState &state, unsigned cond,
   // Every other record but MUL's sets ZF and SF from the result, and the
   // carry of ADD, INC and DEC takes one compare.
   bool holds;
-  const uint64_t result = lazy.result & size_mask(lazy.size);
   if ((test == 2 || test == 4) && lazy.op != LAZY_MUL)
-    holds = test == 2 ? result == 0 : (result & sign_bit(lazy.size)) != 0;
+    holds = test == 2 ? result == 0 : negative;
   else if (test == 1 && lazy.op == LAZY_ADD)
-    holds = result < (lazy.dst & size_mask(lazy.size));
+    holds = result < lazy.dst;
   else if (test == 1 && (lazy.op == LAZY_INC || lazy.op == LAZY_DEC))
     holds = lazy.src & 1;
   else

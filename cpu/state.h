@@ -114,6 +114,7 @@ struct TableRegister {
 // Arithmetic flags are computed on demand from the last flag-setting
 // operation (cpu/flags.cpp). `op` says how to derive them; `size` is the
 // operand size in bytes.
+// The operands and result are masked to `size` bytes.
 struct LazyFlags {
   uint64_t result = 0;
   uint64_t src = 0; // second operand (or shift count, or carry-in detail)

@@ -17,12 +17,28 @@ namespace sable::cpu {
 
 namespace {
 
+bool canonical(uint64_t address) {
+  return static_cast<uint64_t>(static_cast<int64_t>(address << 16) >> 16) ==
+         address;
+}
+
 // Whether a target already truncated to the operand size may be jumped to.
 bool target_allowed(const Cpu &cpu, uint64_t target) {
   if (cpu.state.code_size() == CodeSize::Bits64)
-    return static_cast<uint64_t>(static_cast<int64_t>(target << 16) >> 16) ==
-           target;
+    return canonical(target);
   return target <= cpu.state.seg[CS].limit;
+}
+
+// The target of a relative near branch, truncated to the operand size;
+// false when jumping there faults. 8-byte operands exist only in 64-bit
+// code, where the target needs no truncation, only the canonical form.
+bool relative_target(const Cpu &cpu, const Instruction &insn,
+                     uint64_t &target) {
+  target = cpu.next_rip + insn.imm;
+  if (insn.opsize == 8)
+    return canonical(target);
+  target &= size_mask(insn.opsize);
+  return target_allowed(cpu, target);
 }
 
 bool check_target(Cpu &cpu, unsigned size, uint64_t &target) {
@@ -46,7 +62,11 @@ bool call_to(Cpu &cpu, unsigned size, uint64_t target) {
 }
 
 bool jmp(Cpu &cpu, const Instruction &insn) {
-  return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+  uint64_t target;
+  if (!relative_target(cpu, insn, target))
+    return cpu.fault(EXC_GP, 0);
+  cpu.next_rip = target;
+  return true;
 }
 
 bool jmp_indirect(Cpu &cpu, const Instruction &insn) {
@@ -116,10 +136,6 @@ bool jcxz(Cpu &cpu, const Instruction &insn) {
 
 // Near CALL and RET with 8-byte operands, which exist only in 64-bit mode
 // (stack pointer RSP whole, canonical targets).
-bool canonical(uint64_t address) {
-  return static_cast<uint64_t>(static_cast<int64_t>(address << 16) >> 16) ==
-         address;
-}
 
 template <Path P = Path::Full> bool call64(Cpu &cpu, const Instruction &insn) {
   const uint64_t target = cpu.next_rip + insn.imm;
@@ -162,8 +178,8 @@ bool jcc_on(Cpu &cpu, const Instruction &insn) {
       return false;
     if (!holds)
       return true;
-    const uint64_t target = (cpu.next_rip + insn.imm) & size_mask(insn.opsize);
-    if (!target_allowed(cpu, target))
+    uint64_t target;
+    if (!relative_target(cpu, insn, target))
       return false;
     cpu.next_rip = target;
     return true;
