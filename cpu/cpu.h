@@ -133,13 +133,16 @@ public:
   // ---- operands of a decoded instruction
   // Offset within the segment (not yet linear), truncated to addrsize.
   uint64_t effective_address(const Instruction &insn) const {
-    uint64_t address = static_cast<uint64_t>(insn.disp) +
-                       state.address_slot(insn.base) +
-                       (state.address_slot(insn.index) << insn.scale) +
-                       (insn.base == kRip ? insn.length : 0);
+    const uint64_t address = address_sum(insn);
     if (insn.addrsize == 8) [[likely]]
       return address;
     return address & (insn.addrsize == 4 ? 0xffffffff : 0xffff);
+  }
+  // The effective address before truncation to the address size.
+  uint64_t address_sum(const Instruction &insn) const {
+    return static_cast<uint64_t>(insn.disp) + state.address_slot(insn.base) +
+           (state.address_slot(insn.index) << insn.scale) +
+           (insn.base == kRip ? insn.length : 0);
   }
   // Registers, immediates (already extended by the decoder to what the
   // instruction uses) and memory up to 8 bytes inline; the rest out of line.
@@ -242,6 +245,9 @@ public:
   // (cpu/ops/chain.h).
   uint8_t *prepared_host(unsigned seg, uint64_t offset, unsigned size,
                          Access access);
+  // prepared_host for an access the decoder found flat (flat_access in
+  // cpu/ops/forms.h): 64-bit addressing through ES, CS, SS or DS.
+  uint8_t *prepared_flat_host(uint64_t offset, unsigned size, Access access);
 
   // Linear addresses (segmentation already applied). `supervisor` marks
   // implicit system accesses (descriptor tables, TSS, IDT) that ignore CPL.
@@ -355,6 +361,9 @@ private:
   };
   FastAccess fast_;
   bool prepare_fast_segment(unsigned seg);
+  // The host address of `size` bytes at `linear` when the TLB allows the
+  // access and it needs nothing else, else null.
+  uint8_t *host_in_tlb(uint64_t linear, unsigned size, Access access);
 
   // RIP -> block, valid while context_generation_ is unchanged: within one
   // generation CS, CPL and the code size are fixed, no translation was
@@ -411,22 +420,32 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
   return true;
 }
 
-// Always inlined: the threaded fast paths must not call it.
+// Always inlined: the threaded fast paths must not call these.
 [[gnu::always_inline]] inline uint8_t *Cpu::prepared_host(unsigned seg,
                                                           uint64_t offset,
                                                           unsigned size,
                                                           Access access) {
+  if (fast_.flat && seg < FS)
+    return host_in_tlb(offset, size, access);
+  if (!(fast_.ready & (1u << seg)))
+    return nullptr;
+  const FastSegment &segment = fast_.segments[seg];
+  const uint64_t end =
+      access == Access::Write ? segment.write_end : segment.read_end;
+  if (offset + size > end)
+    return nullptr;
+  return host_in_tlb((segment.base + offset) & fast_.address_mask, size,
+                     access);
+}
+
+[[gnu::always_inline]] inline uint8_t *
+Cpu::prepared_flat_host(uint64_t offset, unsigned size, Access access) {
+  return fast_.flat ? host_in_tlb(offset, size, access) : nullptr;
+}
+
+[[gnu::always_inline]] inline uint8_t *
+Cpu::host_in_tlb(uint64_t linear, unsigned size, Access access) {
   const bool store = access == Access::Write;
-  uint64_t linear = offset;
-  if (!fast_.flat || seg >= FS) {
-    if (!(fast_.ready & (1u << seg)))
-      return nullptr;
-    const FastSegment &segment = fast_.segments[seg];
-    const uint64_t end = store ? segment.write_end : segment.read_end;
-    linear = (segment.base + offset) & fast_.address_mask;
-    if (offset + size > end)
-      return nullptr;
-  }
   // The slot of the first byte's page holds the last byte's page only when
   // the access stays within one page; and as every tag is canonical
   // (Tlb::insert), a non-canonical address, for which the full path raises

@@ -97,27 +97,27 @@ inline uint64_t arith_flags(const CpuState &state) {
   return lazy_arith_flags(state.lazy);
 }
 // CF of a lazy record, without deriving the other five: ADC/SBB, INC/DEC
-// and Jcc read it far more often than the rest.
+// and Jcc read it far more often than the rest. CMP/SUB and logic records
+// come first, as they most often precede those.
 inline bool lazy_carry(const LazyFlags &lazy) {
+  const uint64_t dst = lazy.dst, src = lazy.src, result = lazy.result;
+  if (lazy.op == LAZY_SUB)
+    return dst < src;
+  if (lazy.op == LAZY_LOGIC)
+    return false;
   const unsigned bits = size_bits(lazy.size);
-  const uint64_t mask = size_mask(lazy.size);
-  const uint64_t dst = lazy.dst & mask;
-  const uint64_t src = lazy.src & mask;
-  const uint64_t result = lazy.result & mask;
-  const unsigned count = static_cast<unsigned>(lazy.src);
+  const unsigned count = static_cast<unsigned>(src);
   switch (lazy.op) {
   case LAZY_ADD:
     return result < dst;
   case LAZY_ADC:
     return result <= dst;
-  case LAZY_SUB:
-    return dst < src;
   case LAZY_SBB:
     return dst <= src;
   case LAZY_INC:
   case LAZY_DEC:
   case LAZY_MUL:
-    return lazy.src & 1;
+    return src & 1;
   case LAZY_SHL:
     return count <= bits && ((dst >> (bits - count)) & 1);
   case LAZY_SHR:

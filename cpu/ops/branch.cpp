@@ -135,12 +135,12 @@ bool jcxz(Cpu &cpu, const Instruction &insn) {
 }
 
 // Near CALL and RET with 8-byte operands, which exist only in 64-bit mode
-// (stack pointer RSP whole, canonical targets).
+// (stack pointer RSP whole, canonical targets, SS flat).
 
 template <Path P = Path::Full> bool call64(Cpu &cpu, const Instruction &insn) {
   const uint64_t target = cpu.next_rip + insn.imm;
   if (!canonical(target)) {
-    if constexpr (P == Path::Fast)
+    if constexpr (on_fast_path(P))
       return false;
     return cpu.fault(EXC_GP, 0);
   }
@@ -158,7 +158,7 @@ template <Path P = Path::Full> bool ret64(Cpu &cpu, const Instruction &) {
   if (!load_at<8, P>(cpu, SS, rsp, target))
     return false;
   if (!canonical(target)) {
-    if constexpr (P == Path::Fast)
+    if constexpr (on_fast_path(P))
       return false;
     return cpu.fault(EXC_GP, 0);
   }
@@ -217,12 +217,12 @@ void register_branch_ops(HandlerTable &table) {
   table.set(Op::JCXZ, threaded<jcxz>);
   table.specialize(Op::JCC, jcc_form);
   table.specialize(Op::CALL, [](const Instruction &insn) {
-    return insn.opsize == 8 ? threaded_with_fast<call64<>, call64<Path::Fast>>
+    return insn.opsize == 8 ? threaded_with_fast<call64<>, call64<Path::Flat>>
                             : HandlerPair{};
   });
   table.specialize(Op::RET, [](const Instruction &insn) {
     return insn.opsize == 8 && insn.imm == 0
-               ? threaded_with_fast<ret64<>, ret64<Path::Fast>>
+               ? threaded_with_fast<ret64<>, ret64<Path::Flat>>
                : HandlerPair{};
   });
 }

@@ -284,9 +284,13 @@ HandlerPair extend_from(const Instruction &insn) {
   case OperandKind::Reg:
     return threaded<extend<Signed, Size, SourceSize, false>>;
   case OperandKind::Mem:
-    return threaded_with_fast<
-        extend<Signed, Size, SourceSize, true>,
-        extend<Signed, Size, SourceSize, true, Path::Fast>>;
+    return flat_access(insn)
+               ? threaded_with_fast<
+                     extend<Signed, Size, SourceSize, true>,
+                     extend<Signed, Size, SourceSize, true, Path::Flat>>
+               : threaded_with_fast<
+                     extend<Signed, Size, SourceSize, true>,
+                     extend<Signed, Size, SourceSize, true, Path::Fast>>;
   default:
     return {};
   }

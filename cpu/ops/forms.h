@@ -85,13 +85,34 @@ void store_reg(Cpu &cpu, unsigned gpr, uint64_t value) {
 // included. Fast: only what Cpu::prepared_host allows, calling nothing, so
 // that its threaded code needs no stack frame; it returns false before
 // changing anything when an access needs more, and the chain then runs the
-// Full handler instead (cpu/ops/chain.h).
-enum class Path : uint8_t { Full, Fast };
+// Full handler instead (cpu/ops/chain.h). Flat: Fast for accesses the
+// decoder found flat (flat_access), which skip the address-size and
+// segment tests.
+enum class Path : uint8_t { Full, Fast, Flat };
+
+constexpr bool on_fast_path(Path p) {
+  return p != Path::Full;
+}
+
+// 64-bit addressing through ES, CS, SS or DS: in 64-bit code, where alone
+// addresses are 8 bytes wide, these segments have base 0 and no limit.
+inline bool flat_access(const Instruction &insn) {
+  return insn.addrsize == 8 && insn.seg <= DS;
+}
+
+template <Path P>
+uint8_t *fast_host(Cpu &cpu, unsigned seg, uint64_t offset, unsigned size,
+                   Access access) {
+  if constexpr (P == Path::Flat)
+    return cpu.prepared_flat_host(offset, size, access);
+  else
+    return cpu.prepared_host(seg, offset, size, access);
+}
 
 template <unsigned Size, Path P = Path::Full>
 bool load_at(Cpu &cpu, unsigned seg, uint64_t offset, uint64_t &value) {
-  if constexpr (P == Path::Fast) {
-    const uint8_t *host = cpu.prepared_host(seg, offset, Size, Access::Read);
+  if constexpr (on_fast_path(P)) {
+    const uint8_t *host = fast_host<P>(cpu, seg, offset, Size, Access::Read);
     if (!host)
       return false;
     value = load_ram_value(host, Size);
@@ -103,8 +124,8 @@ bool load_at(Cpu &cpu, unsigned seg, uint64_t offset, uint64_t &value) {
 
 template <unsigned Size, Path P = Path::Full>
 bool store_at(Cpu &cpu, unsigned seg, uint64_t offset, uint64_t value) {
-  if constexpr (P == Path::Fast) {
-    uint8_t *host = cpu.prepared_host(seg, offset, Size, Access::Write);
+  if constexpr (on_fast_path(P)) {
+    uint8_t *host = fast_host<P>(cpu, seg, offset, Size, Access::Write);
     if (!host)
       return false;
     store_ram_value(host, Size, value);
@@ -114,14 +135,23 @@ bool store_at(Cpu &cpu, unsigned seg, uint64_t offset, uint64_t value) {
   }
 }
 
+// The offset of the instruction's memory operand.
+template <Path P>
+uint64_t operand_offset(const Cpu &cpu, const Instruction &insn) {
+  if constexpr (P == Path::Flat)
+    return cpu.address_sum(insn);
+  else
+    return cpu.effective_address(insn);
+}
+
 template <unsigned Size, Path P = Path::Full>
 bool load_memory(Cpu &cpu, const Instruction &insn, uint64_t &value) {
-  return load_at<Size, P>(cpu, insn.seg, cpu.effective_address(insn), value);
+  return load_at<Size, P>(cpu, insn.seg, operand_offset<P>(cpu, insn), value);
 }
 
 template <unsigned Size, Path P = Path::Full>
 bool store_memory(Cpu &cpu, const Instruction &insn, uint64_t value) {
-  return store_at<Size, P>(cpu, insn.seg, cpu.effective_address(insn), value);
+  return store_at<Size, P>(cpu, insn.seg, operand_offset<P>(cpu, insn), value);
 }
 
 // Operand 1 of form F.
@@ -141,11 +171,11 @@ bool load_source(Cpu &cpu, const Instruction &insn, uint64_t &value) {
 // Read-modify-write of a form's memory destination (operand 0).
 template <unsigned Size, Path P, typename Compute>
 bool modify_memory(Cpu &cpu, const Instruction &insn, Compute &&compute) {
-  if constexpr (P == Path::Fast) {
+  if constexpr (on_fast_path(P)) {
     if (insn.lock)
       return false;
-    uint8_t *host = cpu.prepared_host(insn.seg, cpu.effective_address(insn),
-                                      Size, Access::Write);
+    uint8_t *host = fast_host<P>(cpu, insn.seg, operand_offset<P>(cpu, insn),
+                                 Size, Access::Write);
     if (!host)
       return false;
     store_ram_value(host, Size, compute(load_ram_value(host, Size)));
@@ -155,7 +185,8 @@ bool modify_memory(Cpu &cpu, const Instruction &insn, Compute &&compute) {
   }
 }
 
-// A form whose Self::execute<P> is written for both paths: run and fast.
+// A form whose Self::execute<P> is written for every path: run, fast and
+// flat.
 template <typename Self> struct OnBothPaths {
   static bool run(Cpu &cpu, const Instruction &insn) {
     return Self::template execute<Path::Full>(cpu, insn);
@@ -163,13 +194,17 @@ template <typename Self> struct OnBothPaths {
   static bool fast(Cpu &cpu, const Instruction &insn) {
     return Self::template execute<Path::Fast>(cpu, insn);
   }
+  static bool flat(Cpu &cpu, const Instruction &insn) {
+    return Self::template execute<Path::Flat>(cpu, insn);
+  }
 };
 
-// The handlers of a form's H::run, with H::fast in its threaded code when
-// H has one.
-template <typename H> constexpr HandlerPair form_pair() {
+// The handlers of a form's H::run, with H::flat (for a flat access) or
+// H::fast in its threaded code when H has them.
+template <typename H> constexpr HandlerPair form_pair(bool flat) {
   if constexpr (requires { &H::fast; })
-    return threaded_with_fast<H::run, H::fast>;
+    return flat ? threaded_with_fast<H::run, H::flat>
+                : threaded_with_fast<H::run, H::fast>;
   else
     return threaded<H::run>;
 }
@@ -190,18 +225,18 @@ template <typename Pick> HandlerPair word_sized(unsigned size, Pick &&pick) {
 }
 
 // The handlers of H<F, Size>::run for the form and size of `insn`, or
-// none.
+// none. `flat`: the form's memory operand is a flat access.
 template <template <Form, unsigned> class H, Form F>
-HandlerPair sized_handler(unsigned size) {
+HandlerPair sized_handler(unsigned size, bool flat = false) {
   switch (size) {
   case 1:
-    return form_pair<H<F, 1>>();
+    return form_pair<H<F, 1>>(flat);
   case 2:
-    return form_pair<H<F, 2>>();
+    return form_pair<H<F, 2>>(flat);
   case 4:
-    return form_pair<H<F, 4>>();
+    return form_pair<H<F, 4>>(flat);
   case 8:
-    return form_pair<H<F, 8>>();
+    return form_pair<H<F, 8>>(flat);
   default:
     return {};
   }
@@ -213,17 +248,18 @@ HandlerPair form_handler(const Instruction &insn) {
   if (!operand_form(insn, form))
     return {};
   const unsigned size = insn.operands[0].size;
+  const bool flat = flat_access(insn);
   switch (form) {
   case Form::RegReg:
     return sized_handler<H, Form::RegReg>(size);
   case Form::RegImm:
     return sized_handler<H, Form::RegImm>(size);
   case Form::RegMem:
-    return sized_handler<H, Form::RegMem>(size);
+    return sized_handler<H, Form::RegMem>(size, flat);
   case Form::MemReg:
-    return sized_handler<H, Form::MemReg>(size);
+    return sized_handler<H, Form::MemReg>(size, flat);
   case Form::MemImm:
-    return sized_handler<H, Form::MemImm>(size);
+    return sized_handler<H, Form::MemImm>(size, flat);
   }
   return {};
 }

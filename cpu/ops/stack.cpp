@@ -126,8 +126,8 @@ bool leave(Cpu &cpu, const Instruction &insn) {
 } // namespace
 
 // PUSH/POP of a 64-bit register: an 8-byte operand exists only in 64-bit
-// mode, where the stack pointer is RSP whole. POP RSP leaves the value
-// popped, as the increment comes first.
+// mode, where the stack pointer is RSP whole and SS flat. POP RSP leaves
+// the value popped, as the increment comes first.
 template <Path P = Path::Full>
 bool push_register64(Cpu &cpu, const Instruction &insn) {
   const uint64_t rsp = cpu.state.gpr[RSP] - 8;
@@ -165,11 +165,11 @@ void register_stack_ops(HandlerTable &table) {
   table.specialize(Op::PUSH, [](const Instruction &insn) {
     return register64_form(
         insn,
-        threaded_with_fast<push_register64<>, push_register64<Path::Fast>>);
+        threaded_with_fast<push_register64<>, push_register64<Path::Flat>>);
   });
   table.specialize(Op::POP, [](const Instruction &insn) {
     return register64_form(
-        insn, threaded_with_fast<pop_register64<>, pop_register64<Path::Fast>>);
+        insn, threaded_with_fast<pop_register64<>, pop_register64<Path::Flat>>);
   });
 }
 
