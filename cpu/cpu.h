@@ -141,8 +141,7 @@ public:
   // The effective address before truncation to the address size.
   uint64_t address_sum(const Instruction &insn) const {
     return static_cast<uint64_t>(insn.disp) + state.address_slot(insn.base) +
-           (state.address_slot(insn.index) << insn.scale) +
-           (insn.base == kRip ? insn.length : 0);
+           (state.address_slot(insn.index) << insn.scale);
   }
   // Registers, immediates (already extended by the decoder to what the
   // instruction uses) and memory up to 8 bytes inline; the rest out of line.

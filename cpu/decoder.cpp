@@ -684,6 +684,8 @@ DecodeStatus decode(const uint8_t *bytes, unsigned available, CodeSize mode,
   out.length = static_cast<uint8_t>(decoder.length());
   if (status != DecodeStatus::Ok)
     out.op = Op::UD;
+  else if (out.base == kRip)
+    out.disp += out.length;
   return status;
 }
 

@@ -38,9 +38,9 @@ enum Gpr : uint8_t {
   R15,
 };
 // Instruction::base and ::index name slots of CpuState::address_slot: a
-// Gpr, kRip (the instruction's own RIP, to which the address adds the
-// instruction's length) or kNoReg (a slot that is always 0), so that an
-// effective address takes no branch.
+// Gpr, kRip (the instruction's own RIP; the decoder adds the instruction's
+// length to the displacement) or kNoReg (a slot that is always 0), so that
+// an effective address takes no branch.
 constexpr uint8_t kRip = 16;
 constexpr uint8_t kNoReg = 17;
 
@@ -90,7 +90,9 @@ struct Instruction {
   uint8_t base = kNoReg; // Gpr, kRip, or kNoReg
   uint8_t index = kNoReg;
   uint8_t scale = 0; // index shift, 0..3
-  int64_t disp = 0;  // also the 64-bit absolute address of MOV moffs
+  // Also the 64-bit absolute address of MOV moffs. RIP-relative: from the
+  // instruction's start, the encoded displacement plus the length.
+  int64_t disp = 0;
 
   Operand operands[3];
   uint8_t operand_count = 0;

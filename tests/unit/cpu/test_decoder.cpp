@@ -97,7 +97,7 @@ TEST_CASE("decoder: memory operand forms", "[decoder]") {
   // mov rax, [rip + 0x10]
   Instruction rip = decode_ok({0x48, 0x8b, 0x05, 0x10, 0, 0, 0}, k64);
   CHECK(rip.base == kRip);
-  CHECK(rip.disp == 0x10);
+  CHECK(rip.disp == 0x10 + 7); // from the instruction's start
   CHECK(rip.length == 7);
   CHECK(rip.opsize == 8);
   CHECK(rip.addrsize == 8);

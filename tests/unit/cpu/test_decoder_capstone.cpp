@@ -327,8 +327,8 @@ const char *allowed_invalid(const Case &c) {
       "vmrun", "vmmcall", "vmload", "vmsave", "stgi", "clgi", "skinit",
       "invlpga",
       // TSX, PKU, SGX, ADX, RDPID
-      "xbegin", "xabort", "xend", "xtest", "rdpkru", "wrpkru",
-      "encls", "enclu", "adcx", "adox", "rdpid"};
+      "xbegin", "xabort", "xend", "xtest", "rdpkru", "wrpkru", "encls", "enclu",
+      "adcx", "adox", "rdpid"};
   for (const char *name : kUnadvertised)
     if (c.mnemonic_is(name))
       return "extension sable does not advertise";
@@ -503,8 +503,12 @@ std::string field_mismatch(const Instruction &insn, const Encoding &e,
         return where + "index";
       if (insn.index != kNoReg && (1 << insn.scale) != theirs.mem.scale)
         return where + "scale";
-      if (insn.disp != theirs.mem.disp)
-        return where + "disp " + std::to_string(insn.disp) + " vs " +
+      // Ours counts a RIP-relative displacement from the instruction's
+      // start, capstone's from its end.
+      const int64_t disp =
+          insn.disp - (insn.base == kRip ? int64_t{insn.length} : 0);
+      if (disp != theirs.mem.disp)
+        return where + "disp " + std::to_string(disp) + " vs " +
                std::to_string(theirs.mem.disp);
       break;
     }
