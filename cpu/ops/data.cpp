@@ -285,10 +285,10 @@ HandlerPair extend_from(const Instruction &insn) {
     return threaded<extend<Signed, Size, SourceSize, false>>;
   case OperandKind::Mem:
     return flat_access(insn)
-               ? threaded_with_fast<
+               ? threaded_sequential<
                      extend<Signed, Size, SourceSize, true>,
                      extend<Signed, Size, SourceSize, true, Path::Flat>>
-               : threaded_with_fast<
+               : threaded_sequential<
                      extend<Signed, Size, SourceSize, true>,
                      extend<Signed, Size, SourceSize, true, Path::Fast>>;
   default:

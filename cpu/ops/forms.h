@@ -200,11 +200,12 @@ template <typename Self> struct OnBothPaths {
 };
 
 // The handlers of a form's H::run, with H::flat (for a flat access) or
-// H::fast in its threaded code when H has them.
+// H::fast in its threaded code when H has them. Forms do not branch, and
+// their addresses take RIP from CpuState (Cpu::address_sum).
 template <typename H> constexpr HandlerPair form_pair(bool flat) {
   if constexpr (requires { &H::fast; })
-    return flat ? threaded_with_fast<H::run, H::flat>
-                : threaded_with_fast<H::run, H::fast>;
+    return flat ? threaded_sequential<H::run, H::flat>
+                : threaded_sequential<H::run, H::fast>;
   else
     return threaded<H::run>;
 }

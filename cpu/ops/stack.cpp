@@ -165,11 +165,12 @@ void register_stack_ops(HandlerTable &table) {
   table.specialize(Op::PUSH, [](const Instruction &insn) {
     return register64_form(
         insn,
-        threaded_with_fast<push_register64<>, push_register64<Path::Flat>>);
+        threaded_sequential<push_register64<>, push_register64<Path::Flat>>);
   });
   table.specialize(Op::POP, [](const Instruction &insn) {
     return register64_form(
-        insn, threaded_with_fast<pop_register64<>, pop_register64<Path::Flat>>);
+        insn,
+        threaded_sequential<pop_register64<>, pop_register64<Path::Flat>>);
   });
 }
 
