@@ -126,7 +126,8 @@ HandlerPair increment_form(const Instruction &insn) {
   if (insn.operands[0].kind != OperandKind::Reg)
     return {};
   return word_sized(insn.operands[0].size, [](auto size) -> HandlerPair {
-    return threaded<increment_register<Compute, decltype(size)::value>>;
+    return threaded_on_registers<
+        increment_register<Compute, decltype(size)::value>>;
   });
 }
 

@@ -67,16 +67,20 @@ namespace sable::cpu {
 // `Fast`, when given, is H on Path::Fast (cpu/ops/forms.h): it either does
 // all of H's work or none of it, and then H runs (through chained<H>). Never
 // inlined: a fast variant's fallback to H must stay a jump, or the fallback's
-// calls would give the fast variant a stack frame. `Sequential`: Fast never
-// branches and never reads Cpu::next_rip, which is then left unset (every
-// handler that reads it runs after setting it).
+// calls would give the fast variant a stack frame. `Sequential`: Fast (or,
+// without Fast, H) never branches and never reads Cpu::next_rip, which is
+// then left unset (every handler that reads it runs after setting it).
 template <Handler H, Handler Fast = nullptr, bool Sequential = false>
 [[gnu::noinline]] bool chained(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
   const uint64_t fall_through = s.rip + insn.length;
   if constexpr (Sequential) {
-    if (!Fast(cpu, insn)) [[unlikely]]
-      return chained<H>(cpu, insn);
+    if constexpr (Fast != nullptr) {
+      if (!Fast(cpu, insn)) [[unlikely]]
+        return chained<H>(cpu, insn);
+    } else {
+      H(cpu, insn);
+    }
     s.rip = fall_through;
     const Step &next = reinterpret_cast<const Step *>(&insn)[1];
     return next.handler.chain(cpu, next.insn);
@@ -108,5 +112,10 @@ inline constexpr HandlerPair threaded_with_fast{H, chained<H, Fast>};
 // The same when the fast variant never branches nor reads next_rip.
 template <Handler H, Handler Fast>
 inline constexpr HandlerPair threaded_sequential{H, chained<H, Fast, true>};
+// A handler working on registers alone: it never faults, branches, stores
+// or reads next_rip.
+template <Handler H>
+inline constexpr HandlerPair threaded_on_registers{H,
+                                                   chained<H, nullptr, true>};
 
 } // namespace sable::cpu

@@ -282,7 +282,7 @@ template <bool Signed, unsigned Size, unsigned SourceSize>
 HandlerPair extend_from(const Instruction &insn) {
   switch (insn.operands[1].kind) {
   case OperandKind::Reg:
-    return threaded<extend<Signed, Size, SourceSize, false>>;
+    return threaded_on_registers<extend<Signed, Size, SourceSize, false>>;
   case OperandKind::Mem:
     return flat_access(insn)
                ? threaded_sequential<
@@ -325,7 +325,7 @@ template <unsigned Size> bool lea_sized(Cpu &cpu, const Instruction &insn) {
 
 HandlerPair lea_form(const Instruction &insn) {
   return word_sized(insn.operands[0].size, [](auto size) -> HandlerPair {
-    return threaded<lea_sized<decltype(size)::value>>;
+    return threaded_on_registers<lea_sized<decltype(size)::value>>;
   });
 }
 
@@ -346,7 +346,7 @@ HandlerPair cmovcc_form(const Instruction &insn) {
   if (!operand_form(insn, form) || form != Form::RegReg)
     return {};
   return word_sized(insn.operands[0].size, [](auto size) -> HandlerPair {
-    return threaded<cmovcc_registers<decltype(size)::value>>;
+    return threaded_on_registers<cmovcc_registers<decltype(size)::value>>;
   });
 }
 

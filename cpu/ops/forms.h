@@ -202,10 +202,13 @@ template <typename Self> struct OnBothPaths {
 // The handlers of a form's H::run, with H::flat (for a flat access) or
 // H::fast in its threaded code when H has them. Forms do not branch, and
 // their addresses take RIP from CpuState (Cpu::address_sum).
-template <typename H> constexpr HandlerPair form_pair(bool flat) {
+// A form without them, on registers alone, is one of those handlers too.
+template <typename H, Form F> constexpr HandlerPair form_pair(bool flat) {
   if constexpr (requires { &H::fast; })
     return flat ? threaded_sequential<H::run, H::flat>
                 : threaded_sequential<H::run, H::fast>;
+  else if constexpr (F == Form::RegReg || F == Form::RegImm)
+    return threaded_on_registers<H::run>;
   else
     return threaded<H::run>;
 }
@@ -231,13 +234,13 @@ template <template <Form, unsigned> class H, Form F>
 HandlerPair sized_handler(unsigned size, bool flat = false) {
   switch (size) {
   case 1:
-    return form_pair<H<F, 1>>(flat);
+    return form_pair<H<F, 1>, F>(flat);
   case 2:
-    return form_pair<H<F, 2>>(flat);
+    return form_pair<H<F, 2>, F>(flat);
   case 4:
-    return form_pair<H<F, 4>>(flat);
+    return form_pair<H<F, 4>, F>(flat);
   case 8:
-    return form_pair<H<F, 8>>(flat);
+    return form_pair<H<F, 8>, F>(flat);
   default:
     return {};
   }

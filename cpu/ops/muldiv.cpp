@@ -128,8 +128,8 @@ template <unsigned Size> HandlerPair imul_from(const Instruction &insn) {
     return {};
   switch (insn.operands[1].kind) {
   case OperandKind::Reg:
-    return immediate ? threaded<imul_sized<Size, true, false>>
-                     : threaded<imul_sized<Size, false, false>>;
+    return immediate ? threaded_on_registers<imul_sized<Size, true, false>>
+                     : threaded_on_registers<imul_sized<Size, false, false>>;
   case OperandKind::Mem:
     return immediate ? threaded<imul_sized<Size, true, true>>
                      : threaded<imul_sized<Size, false, true>>;
