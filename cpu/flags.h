@@ -39,7 +39,7 @@ enum LazyOp : uint8_t {
   LAZY_ADC,   // result = dst + src + 1 (ADC with CF set; CF clear is ADD)
   LAZY_SUB,   // result = dst - src (also CMP, and NEG with dst = 0)
   LAZY_SBB,   // result = dst - src - 1 (SBB with CF set)
-  LAZY_LOGIC, // AND OR XOR TEST: CF = OF = AF = 0
+  LAZY_LOGIC, // AND OR XOR TEST: CF = OF = AF = 0; dst and src unset
   LAZY_INC,   // result = dst + 1; src = CF before the instruction (kept)
   LAZY_DEC,   // result = dst - 1; src = CF before the instruction (kept)
   LAZY_SHL,   // src = masked count, never 0
@@ -311,7 +311,10 @@ inline uint64_t alu_neg(CpuState &s, unsigned size, uint64_t value) {
 }
 inline uint64_t alu_logic(CpuState &s, unsigned size, uint64_t result) {
   result &= size_mask(size);
-  set_lazy(s, LAZY_LOGIC, size, 0, 0, result);
+  // Nothing reads a logic record's operands, so they are not stored.
+  s.lazy.op = LAZY_LOGIC;
+  s.lazy.size = static_cast<uint8_t>(size);
+  s.lazy.result = result;
   return result;
 }
 inline uint64_t alu_and(CpuState &s, unsigned size, uint64_t a, uint64_t b) {
