@@ -176,6 +176,54 @@ inline bool condition_on_flags(uint64_t flags, unsigned cond) {
   return (cond & 1) ? !holds : holds;
 }
 
+// Condition `cond` (not P or NP) after CMP/SUB of `size` bytes, from its
+// operands and result (masked to the size) instead of the six flags.
+inline bool condition_after_sub(unsigned cond, unsigned size, uint64_t dst,
+                                uint64_t src, uint64_t result) {
+  // Shifted left by `unused`, a value's sign bit is the host's.
+  const unsigned unused = 64 - size_bits(size);
+  const auto signed_dst = static_cast<int64_t>(dst << unused);
+  const auto signed_src = static_cast<int64_t>(src << unused);
+  bool holds = false;
+  switch ((cond >> 1) & 7) {
+  case 0:
+    holds = static_cast<int64_t>(((dst ^ src) & (dst ^ result)) << unused) < 0;
+    break;
+  case 1:
+    holds = dst < src;
+    break;
+  case 2:
+    holds = result == 0;
+    break;
+  case 3:
+    holds = dst <= src;
+    break;
+  case 4:
+    holds = static_cast<int64_t>(result << unused) < 0;
+    break;
+  case 6:
+    holds = signed_dst < signed_src;
+    break;
+  default:
+    holds = signed_dst <= signed_src;
+    break;
+  }
+  return (cond & 1) ? !holds : holds;
+}
+
+// The same after AND/OR/XOR/TEST, which clear CF and OF.
+inline bool condition_after_logic(unsigned cond, unsigned size,
+                                  uint64_t result) {
+  const unsigned test = (cond >> 1) & 7;
+  const bool negative =
+      static_cast<int64_t>(result << (64 - size_bits(size))) < 0;
+  const bool holds = (test == 2 || test == 3)   ? result == 0
+                     : (test == 4 || test == 6) ? negative
+                     : test == 7                ? result == 0 || negative
+                                                : false;
+  return (cond & 1) ? !holds : holds;
+}
+
 // The condition `cond` when it needs no call to work out: after CMP/SUB
 // and logic operations, the record that most conditional branches follow,
 // it compares the operands directly instead of deriving all six flags,
@@ -186,48 +234,15 @@ inline bool condition_at_hand(const CpuState &state, unsigned cond,
                               bool &holds_now) {
   const LazyFlags &lazy = state.lazy;
   const unsigned test = (cond >> 1) & 7;
-  // The record's values are masked to its size (set_lazy); shifted left by
-  // `unused`, their sign bit is the host's.
-  const unsigned unused = 64 - size_bits(lazy.size);
+  // The record's values are masked to its size (set_lazy).
   const uint64_t result = lazy.result;
-  const bool negative = static_cast<int64_t>(result << unused) < 0;
-  if ((lazy.op == LAZY_SUB || lazy.op == LAZY_LOGIC) && test != 5) {
-    bool holds = false;
-    if (lazy.op == LAZY_SUB) {
-      const uint64_t dst = lazy.dst, src = lazy.src;
-      const auto signed_dst = static_cast<int64_t>(dst << unused);
-      const auto signed_src = static_cast<int64_t>(src << unused);
-      switch (test) {
-      case 0:
-        holds =
-            static_cast<int64_t>(((dst ^ src) & (dst ^ result)) << unused) < 0;
-        break;
-      case 1:
-        holds = dst < src;
-        break;
-      case 2:
-        holds = result == 0;
-        break;
-      case 3:
-        holds = dst <= src;
-        break;
-      case 4:
-        holds = negative;
-        break;
-      case 6:
-        holds = signed_dst < signed_src;
-        break;
-      default:
-        holds = signed_dst <= signed_src;
-        break;
-      }
-    } else { // CF = OF = 0
-      holds = (test == 2 || test == 3)   ? result == 0
-              : (test == 4 || test == 6) ? negative
-              : test == 7                ? result == 0 || negative
-                                         : false;
-    }
-    holds_now = (cond & 1) ? !holds : holds;
+  if (lazy.op == LAZY_SUB && test != 5) {
+    holds_now =
+        condition_after_sub(cond, lazy.size, lazy.dst, lazy.src, result);
+    return true;
+  }
+  if (lazy.op == LAZY_LOGIC && test != 5) {
+    holds_now = condition_after_logic(cond, lazy.size, result);
     return true;
   }
   if (lazy.op == LAZY_NONE) {
@@ -238,7 +253,10 @@ inline bool condition_at_hand(const CpuState &state, unsigned cond,
   // carry of ADD, INC and DEC takes one compare.
   bool holds;
   if ((test == 2 || test == 4) && lazy.op != LAZY_MUL)
-    holds = test == 2 ? result == 0 : negative;
+    holds =
+        test == 2
+            ? result == 0
+            : static_cast<int64_t>(result << (64 - size_bits(lazy.size))) < 0;
   else if (test == 1 && lazy.op == LAZY_ADD)
     holds = result < lazy.dst;
   else if (test == 1 && (lazy.op == LAZY_INC || lazy.op == LAZY_DEC))

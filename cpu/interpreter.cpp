@@ -12,6 +12,7 @@
 #include "cpu/exceptions.h"
 #include "cpu/mmu.h"
 #include "cpu/ops/chain.h"
+#include "cpu/ops/fused.h"
 #include "cpu/ops/handlers.h"
 #include "cpu/state_text.h"
 #include "machine/irq.h"
@@ -215,6 +216,10 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
         offset >= kPageSize)
       break;
   }
+  for (unsigned i = 0; i + 1 < block->count; ++i)
+    if (Handler fused =
+            fused_chain(block->steps[i].insn, block->steps[i + 1].insn))
+      block->steps[i].handler.chain = fused;
   block->close();
   block->keeps_context = keeps_context(block->last());
   if (log_enabled(LOG_IN_ASM))

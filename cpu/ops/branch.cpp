@@ -10,6 +10,7 @@
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/chain.h"
+#include "cpu/ops/far_transfer.h"
 #include "cpu/ops/forms.h"
 #include "cpu/ops/handlers.h"
 
@@ -17,15 +18,10 @@ namespace sable::cpu {
 
 namespace {
 
-bool canonical(uint64_t address) {
-  return static_cast<uint64_t>(static_cast<int64_t>(address << 16) >> 16) ==
-         address;
-}
-
 // Whether a target already truncated to the operand size may be jumped to.
 bool target_allowed(const Cpu &cpu, uint64_t target) {
   if (cpu.state.code_size() == CodeSize::Bits64)
-    return canonical(target);
+    return is_canonical(target);
   return target <= cpu.state.seg[CS].limit;
 }
 
@@ -36,7 +32,7 @@ bool relative_target(const Cpu &cpu, const Instruction &insn,
                      uint64_t &target) {
   target = cpu.next_rip + insn.imm;
   if (insn.opsize == 8)
-    return canonical(target);
+    return is_canonical(target);
   target &= size_mask(insn.opsize);
   return target_allowed(cpu, target);
 }
@@ -139,7 +135,7 @@ bool jcxz(Cpu &cpu, const Instruction &insn) {
 
 template <Path P = Path::Full> bool call64(Cpu &cpu, const Instruction &insn) {
   const uint64_t target = cpu.next_rip + insn.imm;
-  if (!canonical(target)) {
+  if (!is_canonical(target)) {
     if constexpr (on_fast_path(P))
       return false;
     return cpu.fault(EXC_GP, 0);
@@ -157,7 +153,7 @@ template <Path P = Path::Full> bool ret64(Cpu &cpu, const Instruction &) {
   uint64_t target;
   if (!load_at<8, P>(cpu, SS, rsp, target))
     return false;
-  if (!canonical(target)) {
+  if (!is_canonical(target)) {
     if constexpr (on_fast_path(P))
       return false;
     return cpu.fault(EXC_GP, 0);

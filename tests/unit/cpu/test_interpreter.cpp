@@ -289,3 +289,75 @@ TEST_CASE("interpreter: NMI ignores IF and blocks further NMIs") {
   CHECK(m.cpu->run(100) == StopReason::Halted);
   CHECK(m.state().gpr[RBX] == 1);
 }
+
+TEST_CASE("interpreter: CMP and TEST fused with the Jcc after them branch and "
+          "leave the flags as the two instructions apart do") {
+  Interp m;
+  const uint64_t edges[] = {0,          1,           0x7f,
+                            0x80,       0x7fffffff,  0x80000000,
+                            0xffffffff, 1ull << 63,  ~0ull >> 1,
+                            ~0ull,      0x123456789, 0xfffffffe00000001};
+  const int8_t immediates[] = {0, 1, -1, 0x7f, -0x80};
+  enum Kind { CompareRegisters, CompareImmediate, TestRegisters };
+  unsigned checked = 0;
+  uint64_t code = kCode;
+  for (Kind kind : {CompareRegisters, CompareImmediate, TestRegisters})
+    for (unsigned size : {4u, 8u})
+      for (unsigned cond = 0; cond < 16; ++cond) {
+        if (cond == 10 || cond == 11)
+          continue; // not fused
+        for (int8_t imm : immediates) {
+          if (kind != CompareImmediate && imm != 0)
+            continue;
+          // cmp/test rax|eax, rbx|ebx or imm8; jcc +3; lea ecx, [rcx+1]; hlt
+          uint8_t bytes[16];
+          unsigned length = 0;
+          if (size == 8)
+            bytes[length++] = 0x48;
+          if (kind == CompareImmediate) {
+            bytes[length++] = 0x83;
+            bytes[length++] = 0xf8;
+            bytes[length++] = static_cast<uint8_t>(imm);
+          } else {
+            bytes[length++] = kind == TestRegisters ? 0x85 : 0x39;
+            bytes[length++] = 0xd8;
+          }
+          for (uint8_t byte :
+               {static_cast<uint8_t>(0x70 | cond), uint8_t{3}, uint8_t{0x8d},
+                uint8_t{0x49}, uint8_t{1}, uint8_t{0xf4}})
+            bytes[length++] = byte;
+          for (unsigned i = 0; i < length; ++i)
+            m.put8(code + i, bytes[i]);
+          for (uint64_t dst : edges)
+            for (uint64_t src : edges) {
+              if (kind == CompareImmediate &&
+                  src != edges[0]) // the immediate is the source
+                continue;
+              const uint64_t source = kind == CompareImmediate
+                                          ? static_cast<uint64_t>(int64_t{imm})
+                                          : src;
+              CpuState expected;
+              if (kind == TestRegisters)
+                alu_and(expected, size, dst, source);
+              else
+                alu_sub(expected, size, dst & size_mask(size),
+                        source & size_mask(size));
+              const uint64_t flags = lazy_arith_flags(expected.lazy);
+              const bool taken = condition_on_flags(flags, cond);
+              m.long_at(code);
+              m.state().halted = false;
+              m.state().gpr[RAX] = dst;
+              m.state().gpr[RBX] = src;
+              m.state().gpr[RCX] = 0;
+              INFO("kind " << kind << " size " << size << " cond " << cond
+                           << " dst " << dst << " source " << source);
+              REQUIRE(m.cpu->run(100) == StopReason::Halted);
+              REQUIRE(m.state().gpr[RCX] == (taken ? 0u : 1u));
+              REQUIRE(arith_flags(m.state()) == flags);
+              ++checked;
+            }
+          code += 16;
+        }
+      }
+  CHECK(checked == 2 * 2 * 14 * 144 + 2 * 14 * 5 * 12);
+}
