@@ -361,33 +361,34 @@ inline uint64_t alu_dec(CpuState &s, unsigned size, uint64_t dst, bool carry) {
 inline unsigned masked_count(unsigned size, uint64_t count) {
   return static_cast<unsigned>(count & (size == 8 ? 63 : 31));
 }
-inline uint64_t alu_shl(CpuState &s, unsigned size, uint64_t value,
-                        uint64_t count) {
+// SHL, SHR or SAR by `Op`.
+template <LazyOp Op>
+uint64_t alu_shift(CpuState &s, unsigned size, uint64_t value, uint64_t count) {
   const unsigned n = masked_count(size, count);
   if (n == 0)
     return value;
-  const uint64_t result = (value << n) & size_mask(size);
-  set_lazy(s, LAZY_SHL, size, value, n, result);
+  uint64_t result;
+  if constexpr (Op == LAZY_SHL)
+    result = value << n;
+  else if constexpr (Op == LAZY_SHR)
+    result = (value & size_mask(size)) >> n;
+  else
+    result = static_cast<uint64_t>(sign_extend(value, size) >> n);
+  result &= size_mask(size);
+  set_lazy(s, Op, size, value, n, result);
   return result;
+}
+inline uint64_t alu_shl(CpuState &s, unsigned size, uint64_t value,
+                        uint64_t count) {
+  return alu_shift<LAZY_SHL>(s, size, value, count);
 }
 inline uint64_t alu_shr(CpuState &s, unsigned size, uint64_t value,
                         uint64_t count) {
-  const unsigned n = masked_count(size, count);
-  if (n == 0)
-    return value;
-  const uint64_t result = (value & size_mask(size)) >> n;
-  set_lazy(s, LAZY_SHR, size, value, n, result);
-  return result;
+  return alu_shift<LAZY_SHR>(s, size, value, count);
 }
 inline uint64_t alu_sar(CpuState &s, unsigned size, uint64_t value,
                         uint64_t count) {
-  const unsigned n = masked_count(size, count);
-  if (n == 0)
-    return value;
-  const uint64_t result =
-      static_cast<uint64_t>(sign_extend(value, size) >> n) & size_mask(size);
-  set_lazy(s, LAZY_SAR, size, value, n, result);
-  return result;
+  return alu_shift<LAZY_SAR>(s, size, value, count);
 }
 uint64_t alu_rol(CpuState &s, unsigned size, uint64_t value, uint64_t count);
 uint64_t alu_ror(CpuState &s, unsigned size, uint64_t value, uint64_t count);
