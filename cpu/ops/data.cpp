@@ -284,13 +284,20 @@ HandlerPair extend_from(const Instruction &insn) {
   case OperandKind::Reg:
     return threaded_on_registers<extend<Signed, Size, SourceSize, false>>;
   case OperandKind::Mem:
-    return flat_access(insn)
-               ? threaded_sequential<
-                     extend<Signed, Size, SourceSize, true>,
-                     extend<Signed, Size, SourceSize, true, Path::Flat>>
-               : threaded_sequential<
-                     extend<Signed, Size, SourceSize, true>,
-                     extend<Signed, Size, SourceSize, true, Path::Fast>>;
+    switch (fast_path_for(insn)) {
+    case Path::FlatBase:
+      return threaded_sequential<
+          extend<Signed, Size, SourceSize, true>,
+          extend<Signed, Size, SourceSize, true, Path::FlatBase>>;
+    case Path::Flat:
+      return threaded_sequential<
+          extend<Signed, Size, SourceSize, true>,
+          extend<Signed, Size, SourceSize, true, Path::Flat>>;
+    default:
+      return threaded_sequential<
+          extend<Signed, Size, SourceSize, true>,
+          extend<Signed, Size, SourceSize, true, Path::Fast>>;
+    }
   default:
     return {};
   }

@@ -87,11 +87,14 @@ void store_reg(Cpu &cpu, unsigned gpr, uint64_t value) {
 // changing anything when an access needs more, and the chain then runs the
 // Full handler instead (cpu/ops/chain.h). Flat: Fast for accesses the
 // decoder found flat (flat_access), which skip the address-size and
-// segment tests.
-enum class Path : uint8_t { Full, Fast, Flat };
+// segment tests. FlatBase: Flat for an address without an index register.
+enum class Path : uint8_t { Full, Fast, Flat, FlatBase };
 
 constexpr bool on_fast_path(Path p) {
   return p != Path::Full;
+}
+constexpr bool flat_path(Path p) {
+  return p == Path::Flat || p == Path::FlatBase;
 }
 
 // 64-bit addressing through ES, CS, SS or DS: in 64-bit code, where alone
@@ -100,10 +103,17 @@ inline bool flat_access(const Instruction &insn) {
   return insn.addrsize == 8 && insn.seg <= DS;
 }
 
+// The fast path for the memory operand of `insn`.
+inline Path fast_path_for(const Instruction &insn) {
+  if (!flat_access(insn))
+    return Path::Fast;
+  return insn.index == kNoReg ? Path::FlatBase : Path::Flat;
+}
+
 template <Path P>
 uint8_t *fast_host(Cpu &cpu, unsigned seg, uint64_t offset, unsigned size,
                    Access access) {
-  if constexpr (P == Path::Flat)
+  if constexpr (flat_path(P))
     return cpu.prepared_flat_host(offset, size, access);
   else
     return cpu.prepared_host(seg, offset, size, access);
@@ -138,7 +148,9 @@ bool store_at(Cpu &cpu, unsigned seg, uint64_t offset, uint64_t value) {
 // The offset of the instruction's memory operand.
 template <Path P>
 uint64_t operand_offset(const Cpu &cpu, const Instruction &insn) {
-  if constexpr (P == Path::Flat)
+  if constexpr (P == Path::FlatBase)
+    return static_cast<uint64_t>(insn.disp) + cpu.state.address_slot(insn.base);
+  else if constexpr (P == Path::Flat)
     return cpu.address_sum(insn);
   else
     return cpu.effective_address(insn);
@@ -197,20 +209,31 @@ template <typename Self> struct OnBothPaths {
   static bool flat(Cpu &cpu, const Instruction &insn) {
     return Self::template execute<Path::Flat>(cpu, insn);
   }
+  static bool flat_base(Cpu &cpu, const Instruction &insn) {
+    return Self::template execute<Path::FlatBase>(cpu, insn);
+  }
 };
 
-// The handlers of a form's H::run, with H::flat (for a flat access) or
-// H::fast in its threaded code when H has them. Forms do not branch, and
-// their addresses take RIP from CpuState (Cpu::address_sum).
-// A form without them, on registers alone, is one of those handlers too.
-template <typename H, Form F> constexpr HandlerPair form_pair(bool flat) {
-  if constexpr (requires { &H::fast; })
-    return flat ? threaded_sequential<H::run, H::flat>
-                : threaded_sequential<H::run, H::fast>;
-  else if constexpr (F == Form::RegReg || F == Form::RegImm)
+// The handlers of a form's H::run, with the variant of H for the fast
+// path `fast` (fast_path_for) in its threaded code when H has them. Forms
+// do not branch, and their addresses take RIP from CpuState
+// (Cpu::address_sum). A form without them, on registers alone, is one of
+// those handlers too.
+template <typename H, Form F> constexpr HandlerPair form_pair(Path fast) {
+  if constexpr (requires { &H::fast; }) {
+    switch (fast) {
+    case Path::FlatBase:
+      return threaded_sequential<H::run, H::flat_base>;
+    case Path::Flat:
+      return threaded_sequential<H::run, H::flat>;
+    default:
+      return threaded_sequential<H::run, H::fast>;
+    }
+  } else if constexpr (F == Form::RegReg || F == Form::RegImm) {
     return threaded_on_registers<H::run>;
-  else
+  } else {
     return threaded<H::run>;
+  }
 }
 
 // pick(std::integral_constant<unsigned, N>{}) for a `size` N of 2, 4 or 8
@@ -229,18 +252,18 @@ template <typename Pick> HandlerPair word_sized(unsigned size, Pick &&pick) {
 }
 
 // The handlers of H<F, Size>::run for the form and size of `insn`, or
-// none. `flat`: the form's memory operand is a flat access.
+// none. `fast`: the fast path for the form's memory operand.
 template <template <Form, unsigned> class H, Form F>
-HandlerPair sized_handler(unsigned size, bool flat = false) {
+HandlerPair sized_handler(unsigned size, Path fast = Path::Fast) {
   switch (size) {
   case 1:
-    return form_pair<H<F, 1>, F>(flat);
+    return form_pair<H<F, 1>, F>(fast);
   case 2:
-    return form_pair<H<F, 2>, F>(flat);
+    return form_pair<H<F, 2>, F>(fast);
   case 4:
-    return form_pair<H<F, 4>, F>(flat);
+    return form_pair<H<F, 4>, F>(fast);
   case 8:
-    return form_pair<H<F, 8>, F>(flat);
+    return form_pair<H<F, 8>, F>(fast);
   default:
     return {};
   }
@@ -252,18 +275,18 @@ HandlerPair form_handler(const Instruction &insn) {
   if (!operand_form(insn, form))
     return {};
   const unsigned size = insn.operands[0].size;
-  const bool flat = flat_access(insn);
+  const Path fast = fast_path_for(insn);
   switch (form) {
   case Form::RegReg:
     return sized_handler<H, Form::RegReg>(size);
   case Form::RegImm:
     return sized_handler<H, Form::RegImm>(size);
   case Form::RegMem:
-    return sized_handler<H, Form::RegMem>(size, flat);
+    return sized_handler<H, Form::RegMem>(size, fast);
   case Form::MemReg:
-    return sized_handler<H, Form::MemReg>(size, flat);
+    return sized_handler<H, Form::MemReg>(size, fast);
   case Form::MemImm:
-    return sized_handler<H, Form::MemImm>(size, flat);
+    return sized_handler<H, Form::MemImm>(size, fast);
   }
   return {};
 }
