@@ -372,10 +372,15 @@ void register_data_ops(HandlerTable &table) {
   table.set(Op::XLAT, threaded<xlat>);
   table.set(Op::CMOVCC, threaded<cmovcc>);
   table.set(Op::SETCC, threaded<setcc>);
+  table.specialize(Op::SETCC, [](const Instruction &insn) {
+    return insn.operands[0].kind == OperandKind::Reg
+               ? threaded_on_registers<setcc>
+               : HandlerPair{};
+  });
   table.set(Op::SALC, threaded<salc>);
   table.set(Op::LOAD_FAR_POINTER, threaded<load_far_pointer>);
   table.set(Op::MOV_SEG, threaded<mov_seg>);
-  table.set(Op::NOP, threaded<nop>);
+  table.set(Op::NOP, threaded_on_registers<nop>);
   table.set(Op::PAUSE, threaded<nop>);
 
   table.specialize(Op::MOV, form_handler<MovForm>);
