@@ -13,21 +13,64 @@ namespace sable::cpu {
 
 namespace {
 
-// The compare runs here in full; the branch (the next step) only when its
-// target is not a plain 64-bit one or would fault, through its own handler,
-// which then finds the flags the compare recorded.
-template <bool Test, unsigned Size, bool Immediate, unsigned Cond>
-[[gnu::noinline]] bool compare_and_branch(Cpu &cpu, const Instruction &insn) {
+enum class Setter : uint8_t { Compare, Test, Subtract, And, Add, Inc, Dec };
+
+constexpr bool writes_destination(Setter setter) {
+  return setter != Setter::Compare && setter != Setter::Test;
+}
+
+// Whether the branch on `cond` after `setter` is decided here: the
+// subtractions and logic operations give every condition but parity from
+// their operands; after the others only ZF and SF (and ADD's CF) come
+// without deriving the rest.
+constexpr bool fusible(Setter setter, unsigned cond) {
+  const unsigned test = (cond >> 1) & 7;
+  switch (setter) {
+  case Setter::Add:
+    return test == 1 || test == 2 || test == 4;
+  case Setter::Inc:
+  case Setter::Dec:
+    return test == 2 || test == 4;
+  default:
+    return test != 5;
+  }
+}
+
+// The operation runs here in full; the branch (the next step) only when
+// its target is not a plain 64-bit one or would fault, through its own
+// handler, which then finds the flags the operation recorded.
+template <Setter S, unsigned Size, bool Immediate, unsigned Cond>
+[[gnu::noinline]] bool operate_and_branch(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
-  const uint64_t dst = load_reg<Size>(cpu, insn.operands[0].reg);
-  const uint64_t src = Immediate ? insn.imm & size_mask(Size)
-                                 : load_reg<Size>(cpu, insn.operands[1].reg);
+  const unsigned gpr = insn.operands[0].reg;
+  const uint64_t dst = load_reg<Size>(cpu, gpr);
+  uint64_t src = 0;
+  if constexpr (S != Setter::Inc && S != Setter::Dec)
+    src = Immediate ? insn.imm & size_mask(Size)
+                    : load_reg<Size>(cpu, insn.operands[1].reg);
+  uint64_t result;
   bool holds;
-  if constexpr (Test)
-    holds = condition_after_logic(Cond, Size, alu_and(s, Size, dst, src));
-  else
-    holds =
-        condition_after_sub(Cond, Size, dst, src, alu_sub(s, Size, dst, src));
+  if constexpr (S == Setter::Compare || S == Setter::Subtract) {
+    result = alu_sub(s, Size, dst, src);
+    holds = condition_after_sub(Cond, Size, dst, src, result);
+  } else if constexpr (S == Setter::Add && ((Cond >> 1) & 7) == 1) {
+    result = alu_add(s, Size, dst, src);
+    holds = (result < dst) != (Cond & 1);
+  } else {
+    if constexpr (S == Setter::Test || S == Setter::And)
+      result = alu_and(s, Size, dst, src);
+    else if constexpr (S == Setter::Add)
+      result = alu_add(s, Size, dst, src);
+    else if constexpr (S == Setter::Inc)
+      result = alu_inc(s, Size, dst, carry_flag(s));
+    else
+      result = alu_dec(s, Size, dst, carry_flag(s));
+    // Logic conditions; after the others only E and S come here, which
+    // depend on the result alone.
+    holds = condition_after_logic(Cond, Size, result);
+  }
+  if constexpr (writes_destination(S))
+    store_reg<Size>(cpu, gpr, result);
   const Step *step = reinterpret_cast<const Step *>(&insn);
   const Instruction &branch = step[1].insn;
   const uint64_t branch_rip = s.rip + insn.length;
@@ -45,47 +88,90 @@ template <bool Test, unsigned Size, bool Immediate, unsigned Cond>
   return cpu.chain_next_block();
 }
 
-template <bool Test, unsigned Size, bool Immediate, unsigned... Conds>
+template <Setter S, unsigned Size, bool Immediate, unsigned... Conds>
 constexpr std::array<Handler, sizeof...(Conds)>
 fused_handlers(std::integer_sequence<unsigned, Conds...>) {
-  return {compare_and_branch<Test, Size, Immediate, Conds>...};
+  return {(fusible(S, Conds) ? operate_and_branch<S, Size, Immediate, Conds>
+                             : nullptr)...};
 }
 
-template <bool Test, unsigned Size, bool Immediate>
+template <Setter S, unsigned Size, bool Immediate>
 Handler fused_for(unsigned cond) {
-  static constexpr auto handlers = fused_handlers<Test, Size, Immediate>(
+  static constexpr auto handlers = fused_handlers<S, Size, Immediate>(
       std::make_integer_sequence<unsigned, 16>{});
   return handlers[cond & 15];
 }
 
-template <bool Test, unsigned Size>
-Handler fused_sized(bool immediate, unsigned cond) {
-  return immediate ? fused_for<Test, Size, true>(cond)
-                   : fused_for<Test, Size, false>(cond);
+template <Setter S>
+Handler fused_sized(unsigned size, bool immediate, unsigned cond) {
+  if (size == 8)
+    return immediate ? fused_for<S, 8, true>(cond)
+                     : fused_for<S, 8, false>(cond);
+  return immediate ? fused_for<S, 4, true>(cond) : fused_for<S, 4, false>(cond);
+}
+
+bool setter_of(Op op, Setter &setter) {
+  switch (op) {
+  case Op::CMP:
+    setter = Setter::Compare;
+    return true;
+  case Op::TEST:
+    setter = Setter::Test;
+    return true;
+  case Op::SUB:
+    setter = Setter::Subtract;
+    return true;
+  case Op::AND:
+    setter = Setter::And;
+    return true;
+  case Op::ADD:
+    setter = Setter::Add;
+    return true;
+  case Op::INC:
+    setter = Setter::Inc;
+    return true;
+  case Op::DEC:
+    setter = Setter::Dec;
+    return true;
+  default:
+    return false;
+  }
 }
 
 } // namespace
 
-Handler fused_chain(const Instruction &compare, const Instruction &branch) {
-  if ((compare.op != Op::CMP && compare.op != Op::TEST) ||
-      branch.op != Op::JCC || compare.operand_count != 2)
+Handler fused_chain(const Instruction &setter, const Instruction &branch) {
+  Setter kind;
+  if (branch.op != Op::JCC || setter.lock || !setter_of(setter.op, kind))
     return nullptr;
-  // The parity conditions need PF, which the operands do not give cheaply.
-  const unsigned cond = branch.cond & 15;
-  if (cond == 10 || cond == 11)
-    return nullptr;
-  const Operand &dst = compare.operands[0], &src = compare.operands[1];
+  const Operand &dst = setter.operands[0], &src = setter.operands[1];
   if (dst.kind != OperandKind::Reg || (dst.size != 4 && dst.size != 8))
+    return nullptr;
+  const unsigned cond = branch.cond & 15;
+  if (kind == Setter::Inc || kind == Setter::Dec) {
+    if (setter.operand_count != 1)
+      return nullptr;
+    return kind == Setter::Inc
+               ? fused_sized<Setter::Inc>(dst.size, false, cond)
+               : fused_sized<Setter::Dec>(dst.size, false, cond);
+  }
+  if (setter.operand_count != 2)
     return nullptr;
   const bool immediate = src.kind == OperandKind::Imm;
   if (!immediate && (src.kind != OperandKind::Reg || src.size != dst.size))
     return nullptr;
-  const bool test = compare.op == Op::TEST;
-  if (dst.size == 8)
-    return test ? fused_sized<true, 8>(immediate, cond)
-                : fused_sized<false, 8>(immediate, cond);
-  return test ? fused_sized<true, 4>(immediate, cond)
-              : fused_sized<false, 4>(immediate, cond);
+  switch (kind) {
+  case Setter::Compare:
+    return fused_sized<Setter::Compare>(dst.size, immediate, cond);
+  case Setter::Test:
+    return fused_sized<Setter::Test>(dst.size, immediate, cond);
+  case Setter::Subtract:
+    return fused_sized<Setter::Subtract>(dst.size, immediate, cond);
+  case Setter::And:
+    return fused_sized<Setter::And>(dst.size, immediate, cond);
+  default:
+    return fused_sized<Setter::Add>(dst.size, immediate, cond);
+  }
 }
 
 } // namespace sable::cpu

@@ -290,74 +290,105 @@ TEST_CASE("interpreter: NMI ignores IF and blocks further NMIs") {
   CHECK(m.state().gpr[RBX] == 1);
 }
 
-TEST_CASE("interpreter: CMP and TEST fused with the Jcc after them branch and "
-          "leave the flags as the two instructions apart do") {
+TEST_CASE("interpreter: flag-setting operations fused with the Jcc after "
+          "them branch and leave registers and flags as the two instructions "
+          "apart do") {
   Interp m;
   const uint64_t edges[] = {0,          1,           0x7f,
                             0x80,       0x7fffffff,  0x80000000,
                             0xffffffff, 1ull << 63,  ~0ull >> 1,
                             ~0ull,      0x123456789, 0xfffffffe00000001};
   const int8_t immediates[] = {0, 1, -1, 0x7f, -0x80};
-  enum Kind { CompareRegisters, CompareImmediate, TestRegisters };
+  using Apply = uint64_t (*)(CpuState &, unsigned, uint64_t, uint64_t);
+  // The operation on rax/eax: its opcode with rbx/ebx as the source (ModRM
+  // 0xd8), its /digit with an imm8 source (0x83 /digit; -1: no such form)
+  // or, unary, with 0xff /digit.
+  struct Setter {
+    const char *name;
+    uint8_t opcode;
+    int digit;
+    bool unary, writes;
+    Apply apply;
+  };
+  const Setter setters[] = {
+      {"cmp", 0x39, 7, false, false, alu_sub},
+      {"test", 0x85, -1, false, false, alu_and},
+      {"sub", 0x29, 5, false, true, alu_sub},
+      {"and", 0x21, 4, false, true, alu_and},
+      {"add", 0x01, 0, false, true, alu_add},
+      {"inc", 0xff, 0, true, true,
+       [](CpuState &s, unsigned size, uint64_t a, uint64_t) {
+         return alu_inc(s, size, a, carry_flag(s));
+       }},
+      {"dec", 0xff, 1, true, true,
+       [](CpuState &s, unsigned size, uint64_t a, uint64_t) {
+         return alu_dec(s, size, a, carry_flag(s));
+       }},
+  };
   unsigned checked = 0;
   uint64_t code = kCode;
-  for (Kind kind : {CompareRegisters, CompareImmediate, TestRegisters})
-    for (unsigned size : {4u, 8u})
-      for (unsigned cond = 0; cond < 16; ++cond) {
-        if (cond == 10 || cond == 11)
-          continue; // not fused
-        for (int8_t imm : immediates) {
-          if (kind != CompareImmediate && imm != 0)
-            continue;
-          // cmp/test rax|eax, rbx|ebx or imm8; jcc +3; lea ecx, [rcx+1]; hlt
-          uint8_t bytes[16];
-          unsigned length = 0;
-          if (size == 8)
-            bytes[length++] = 0x48;
-          if (kind == CompareImmediate) {
-            bytes[length++] = 0x83;
-            bytes[length++] = 0xf8;
-            bytes[length++] = static_cast<uint8_t>(imm);
-          } else {
-            bytes[length++] = kind == TestRegisters ? 0x85 : 0x39;
-            bytes[length++] = 0xd8;
-          }
-          for (uint8_t byte :
-               {static_cast<uint8_t>(0x70 | cond), uint8_t{3}, uint8_t{0x8d},
-                uint8_t{0x49}, uint8_t{1}, uint8_t{0xf4}})
-            bytes[length++] = byte;
-          for (unsigned i = 0; i < length; ++i)
-            m.put8(code + i, bytes[i]);
-          for (uint64_t dst : edges)
-            for (uint64_t src : edges) {
-              if (kind == CompareImmediate &&
-                  src != edges[0]) // the immediate is the source
-                continue;
-              const uint64_t source = kind == CompareImmediate
-                                          ? static_cast<uint64_t>(int64_t{imm})
-                                          : src;
-              CpuState expected;
-              if (kind == TestRegisters)
-                alu_and(expected, size, dst, source);
-              else
-                alu_sub(expected, size, dst & size_mask(size),
-                        source & size_mask(size));
-              const uint64_t flags = lazy_arith_flags(expected.lazy);
-              const bool taken = condition_on_flags(flags, cond);
-              m.long_at(code);
-              m.state().halted = false;
-              m.state().gpr[RAX] = dst;
-              m.state().gpr[RBX] = src;
-              m.state().gpr[RCX] = 0;
-              INFO("kind " << kind << " size " << size << " cond " << cond
-                           << " dst " << dst << " source " << source);
-              REQUIRE(m.cpu->run(100) == StopReason::Halted);
-              REQUIRE(m.state().gpr[RCX] == (taken ? 0u : 1u));
-              REQUIRE(arith_flags(m.state()) == flags);
-              ++checked;
+  for (const Setter &setter : setters)
+    for (bool immediate : {false, true})
+      for (unsigned size : {4u, 8u})
+        for (unsigned cond = 0; cond < 16; ++cond)
+          for (int8_t imm : immediates) {
+            if ((immediate && (setter.unary || setter.digit < 0)) ||
+                (!immediate && imm != 0))
+              continue;
+            // op; jcc +3; lea ecx, [rcx+1]; hlt
+            uint8_t bytes[16];
+            unsigned length = 0;
+            if (size == 8)
+              bytes[length++] = 0x48;
+            if (setter.unary || immediate) {
+              bytes[length++] = setter.unary ? 0xff : 0x83;
+              bytes[length++] = static_cast<uint8_t>(0xc0 | setter.digit << 3);
+              if (immediate)
+                bytes[length++] = static_cast<uint8_t>(imm);
+            } else {
+              bytes[length++] = setter.opcode;
+              bytes[length++] = 0xd8;
             }
-          code += 16;
-        }
-      }
-  CHECK(checked == 2 * 2 * 14 * 144 + 2 * 14 * 5 * 12);
+            for (uint8_t byte :
+                 {static_cast<uint8_t>(0x70 | cond), uint8_t{3}, uint8_t{0x8d},
+                  uint8_t{0x49}, uint8_t{1}, uint8_t{0xf4}})
+              bytes[length++] = byte;
+            for (unsigned i = 0; i < length; ++i)
+              m.put8(code + i, bytes[i]);
+            for (uint64_t dst : edges)
+              for (uint64_t src : edges)
+                for (bool carry : {false, true}) {
+                  if (((immediate || setter.unary) && src != edges[0]) ||
+                      (carry && !setter.unary))
+                    continue;
+                  const uint64_t source =
+                      immediate ? static_cast<uint64_t>(int64_t{imm}) : src;
+                  CpuState expected;
+                  set_arith_flags(expected, carry ? uint64_t{CF} : 0);
+                  const uint64_t result =
+                      setter.apply(expected, size, dst & size_mask(size),
+                                   source & size_mask(size));
+                  const uint64_t flags = arith_flags(expected);
+                  const bool taken = condition_on_flags(flags, cond);
+                  m.long_at(code);
+                  m.state().halted = false;
+                  set_arith_flags(m.state(), carry ? uint64_t{CF} : 0);
+                  m.state().gpr[RAX] = dst;
+                  m.state().gpr[RBX] = src;
+                  m.state().gpr[RCX] = 0;
+                  INFO(setter.name << (immediate ? " imm8" : "") << " size "
+                                   << size << " cond " << cond << " dst " << dst
+                                   << " source " << source << " carry "
+                                   << carry);
+                  REQUIRE(m.cpu->run(100) == StopReason::Halted);
+                  REQUIRE(m.state().gpr[RCX] == (taken ? 0u : 1u));
+                  REQUIRE(arith_flags(m.state()) == flags);
+                  REQUIRE(m.state().gpr[RAX] == (setter.writes ? result : dst));
+                  ++checked;
+                }
+            code += 16;
+          }
+  // Per size and condition: five binary setters with 144 register pairs,
+  // four with 5 x 12 immediate cases, two unary ones with 12 x 2 cases.
+  CHECK(checked == 2 * 16 * (5 * 144 + 4 * 60 + 2 * 24));
 }
