@@ -305,6 +305,8 @@ public:
   // After an event or an instruction that may have changed CS, CPL, the
   // code size or a segment register: drops what run() derived from them.
   void forget_context();
+  // Drops the per-segment facts of fast accesses (below) alone.
+  void forget_fast_access();
 
 private:
   // StopReason::Debug for a completed single step.
@@ -375,6 +377,21 @@ private:
   static constexpr unsigned kJumpEntries = 4096;
   JumpEntry jump_cache_[kJumpEntries];
   uint64_t context_generation_ = 1;
+  // What the jump cache and the links rest on besides translations and
+  // cached blocks (which run() follows through the counters below): run()
+  // keeps them from one call to the next while this is unchanged, as the
+  // engine calls it again and again between device events.
+  struct ContextKey {
+    Segment cs;
+    uint64_t cr0 = 0, cr3 = 0, cr4 = 0, efer = 0, rflags_vm = 0;
+    bool operator==(const ContextKey &) const = default;
+  };
+  ContextKey context_key() const {
+    return {state.seg[CS], state.cr0,  state.cr3,
+            state.cr4,     state.efer, state.rflags & VM};
+  }
+  ContextKey left_context_;
+  bool left_context_known_ = false;
   uint64_t seen_tlb_flushes_ = 0;
   uint64_t seen_invalidations_ = 0;
   // For chain_next_block: where the running block started, how many more

@@ -288,9 +288,13 @@ void Cpu::request_exit() {
 }
 
 void Cpu::forget_context() {
+  forget_fast_access();
+  ++context_generation_;
+}
+
+void Cpu::forget_fast_access() {
   fast_.ready = 0;
   fast_.flat = false;
-  ++context_generation_;
 }
 
 Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
@@ -343,17 +347,23 @@ StopReason Cpu::run(uint64_t max_blocks) {
   // The debugger changes these only while the vCPU is stopped.
   const bool debugging = debug != nullptr || single_step;
   CpuState &s = state;
-  // Fast accesses and the jump cache are valid only inside this loop:
-  // outside it, anyone may change the state they were derived from.
+  // Fast accesses are valid only inside this loop: outside it, anyone may
+  // change the state they were derived from. The jump cache and links
+  // stay while the context they rest on is what this loop left.
   struct ContextScope {
     Cpu &cpu;
     explicit ContextScope(Cpu &c) : cpu(c) {
-      cpu.forget_context();
+      if (cpu.left_context_known_ && cpu.context_key() == cpu.left_context_)
+        cpu.forget_fast_access();
+      else
+        cpu.forget_context();
       cpu.fast_.enabled = true;
     }
     ~ContextScope() {
       cpu.fast_.enabled = false;
-      cpu.forget_context();
+      cpu.forget_fast_access();
+      cpu.left_context_ = cpu.context_key();
+      cpu.left_context_known_ = true;
     }
   } context_scope(*this);
   pending_flag_ = env.interrupts ? env.interrupts->pending_flag() : nullptr;

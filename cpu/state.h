@@ -100,6 +100,8 @@ struct Segment {
   uint32_t limit = 0xffff; // byte-granular, already scaled by G
   uint16_t attributes = 0;
 
+  bool operator==(const Segment &) const = default;
+
   unsigned dpl() const { return (attributes >> 5) & 3; }
   bool present() const { return attributes & 0x80; }
   bool big() const { return attributes & 0x4000; }       // D/B
