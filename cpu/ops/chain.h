@@ -78,8 +78,8 @@ template <Handler H, Handler Fast = nullptr, bool Sequential = false>
     if constexpr (Fast != nullptr) {
       if (!Fast(cpu, insn)) [[unlikely]]
         return chained<H>(cpu, insn);
-    } else {
-      H(cpu, insn);
+    } else if (!H(cpu, insn)) [[unlikely]] {
+      return false;
     }
     s.rip = fall_through;
     const Step &next = reinterpret_cast<const Step *>(&insn)[1];
