@@ -8,6 +8,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "cpu/cpuid.h"
+
 namespace sable::kvm {
 
 namespace {
@@ -119,21 +121,13 @@ constexpr uint32_t kLeafFeatures = 1, kLeafCacheParameters = 4,
                    kLeafKvmSignature = 0x40000000,
                    kLeafKvmFeatures = 0x40000001;
 
-// Bits of the APIC ID that number the cores of a package.
-uint32_t core_id_bits(unsigned count) {
-  uint32_t bits = 0;
-  while ((1u << bits) < count)
-    ++bits;
-  return bits;
-}
-
 // Leaf 0xB (and 0x1F) as one package of `count` cores with one thread
 // each (Intel SDM, CPUID leaf 0BH): an SMT level, a core level, then an
 // invalid level ending the list. EDX of every subleaf is the x2APIC ID.
 void add_topology(std::vector<kvm_cpuid_entry2> &table, uint32_t leaf,
                   unsigned index, unsigned count) {
   constexpr uint32_t kLevelSmt = 1, kLevelCore = 2;
-  uint32_t core_bits = core_id_bits(count);
+  uint32_t core_bits = cpu::core_id_bits(count);
   struct Level {
     uint32_t shift, processors, type;
   };
@@ -165,7 +159,7 @@ guest_cpuid(const std::vector<kvm_cpuid_entry2> &supported, unsigned index,
   constexpr unsigned kMaxCoresField = 64; // CPUID.4:EAX[31:26] + 1
   count = std::max(count, 1u);
   // Leaves 1 and 4 count addressable IDs, a power of two.
-  unsigned addressable = 1u << core_id_bits(count);
+  unsigned addressable = 1u << cpu::core_id_bits(count);
 
   std::vector<kvm_cpuid_entry2> table;
   bool has_topology = false, has_topology_v2 = false;

@@ -45,6 +45,7 @@ SoftEngine::SoftEngine(const Config &config) : config_(config) {
     env.io = config_.io;
     env.apic = config_.vcpus[i].apic;
     env.index = i;
+    env.vcpu_count = static_cast<unsigned>(config_.vcpus.size());
     if (config_.vcpus[i].interrupts) {
       vcpu->interrupts = std::make_unique<LockedInterrupts>(
           *config_.vcpus[i].interrupts, *config_.machine_lock);

@@ -59,6 +59,7 @@ struct CpuEnvironment {
   // The vCPU's local APIC for its MSRs and CR8; null without one.
   LocalApicPort *apic = nullptr;
   unsigned index = 0; // vCPU number (APIC ID)
+  unsigned vcpu_count = 1;
 };
 
 class Cpu {

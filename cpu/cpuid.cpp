@@ -46,6 +46,7 @@ enum : uint32_t {
   F1D_FXSR = 1u << 24,
   F1D_SSE = 1u << 25,
   F1D_SSE2 = 1u << 26,
+  F1D_HTT = 1u << 28, // EBX[23:16] counts the package's APIC IDs
 };
 // CPUID.1:ECX
 enum : uint32_t {
@@ -111,8 +112,15 @@ uint32_t cpuid_signature() {
   return (kModel >> 4) << 16 | kFamily << 8 | (kModel & 0xf) << 4 | kStepping;
 }
 
+uint32_t core_id_bits(unsigned count) {
+  uint32_t bits = 0;
+  while ((1u << bits) < count)
+    ++bits;
+  return bits;
+}
+
 CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
-                  uint32_t subleaf) {
+                  uint32_t subleaf, unsigned vcpu_count) {
   CpuidResult r;
   // Leaves past the maximum answer as the highest basic leaf, as Intel
   // processors do.
@@ -130,7 +138,7 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
     break;
   case 1:
     r.eax = cpuid_signature();
-    r.ebx = (apic_id & 0xff) << 24;
+    r.ebx = (apic_id & 0xff) << 24 | (1u << core_id_bits(vcpu_count)) << 16;
     r.ecx =
         F1C_PCLMULQDQ | F1C_CX16 | F1C_MOVBE | F1C_POPCNT | F1C_AES | F1C_XSAVE;
     // SSSE3 and SSE4.x presuppose SSE3; the SSE3 and SSE4.1 floating-point
@@ -146,21 +154,25 @@ CpuidResult cpuid(const CpuState &state, unsigned apic_id, uint32_t leaf,
             F1D_FXSR | F1D_SSE | F1D_SSE2;
     if (state.msr.apic_base & kApicGlobalEnable)
       r.edx |= F1D_APIC;
+    if (vcpu_count > 1)
+      r.edx |= F1D_HTT;
     break;
   case 7:
     if (subleaf == 0)
       r.ebx = F7B_TSC_ADJUST | F7B_SMEP | F7B_SMAP;
     break;
   case 0xb:
-    // One thread per core, one core per package: the x2APIC ID is the
-    // APIC ID at both levels.
+    // One package of vcpu_count cores with one thread each (Intel SDM,
+    // CPUID leaf 0BH): an SMT level, a core level whose shift leaves the
+    // package ID, then invalid levels. EDX is the x2APIC ID.
     r.edx = apic_id;
     r.ecx = subleaf & 0xff;
     if (subleaf == 0) {
       r.ebx = 1;
       r.ecx |= 1u << 8; // SMT level
     } else if (subleaf == 1) {
-      r.ebx = 1;
+      r.eax = core_id_bits(vcpu_count);
+      r.ebx = vcpu_count;
       r.ecx |= 2u << 8; // core level
     }
     break;

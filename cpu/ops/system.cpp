@@ -54,7 +54,7 @@ void set_zf(Cpu &cpu, bool value) {
 enum CpuidReg : unsigned { EAX_REG, EBX_REG, ECX_REG, EDX_REG };
 
 CpuidResult cpuid_leaf(const Cpu &cpu, uint32_t leaf, uint32_t subleaf) {
-  return cpuid(cpu.state, cpu.env.index, leaf, subleaf);
+  return cpuid(cpu.state, cpu.env.index, leaf, subleaf, cpu.env.vcpu_count);
 }
 
 bool cpuid_bit(const Cpu &cpu, uint32_t leaf, CpuidReg reg, unsigned bit) {

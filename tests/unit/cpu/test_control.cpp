@@ -191,6 +191,22 @@ TEST_CASE("CPUID: vendor, features and topology") {
   r = cpuid(m.state(), 3, 0xb, 1);
   CHECK(r.edx == 3);
   CHECK(((r.ecx >> 8) & 0xff) == 2);
+  // Alone, a vCPU is a package of its own; with others, all are the cores
+  // of one package: 3 vCPUs take 2 bits of the APIC ID, 4 addressable IDs.
+  CHECK((r.eax & 0x1f) == 0);
+  CHECK((r.ebx & 0xffff) == 1);
+  CHECK((cpuid(m.state(), 3, 1, 0).edx & (1u << 28)) == 0); // HTT
+  r = cpuid(m.state(), 2, 0xb, 1, 3);
+  CHECK((r.eax & 0x1f) == 2);
+  CHECK((r.ebx & 0xffff) == 3);
+  CHECK(r.edx == 2);
+  r = cpuid(m.state(), 2, 0xb, 0, 3);
+  CHECK((r.eax & 0x1f) == 0);
+  CHECK((r.ebx & 0xffff) == 1);
+  CHECK(((r.ecx >> 8) & 0xff) == 1);
+  r = cpuid(m.state(), 2, 1, 0, 3);
+  CHECK(((r.ebx >> 16) & 0xff) == 4);
+  CHECK((r.edx & (1u << 28)) != 0);
   r = cpuid(m.state(), 3, 0x80000008, 0);
   CHECK((r.eax & 0xff) == 40);
   r = cpuid(m.state(), 3, 0x80000002, 0);
