@@ -137,6 +137,7 @@ public:
     const uint64_t address = address_sum(insn);
     if (insn.addrsize == 8) [[likely]]
       return address;
+    // Not size_mask: its variable shift costs LEA more than this select.
     return address & (insn.addrsize == 4 ? 0xffffffff : 0xffff);
   }
   // The effective address before truncation to the address size.
@@ -425,8 +426,7 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
   const CpuState &s = state;
   if (s.code_size() == CodeSize::Bits64) {
     linear = offset + (seg >= FS ? s.seg[seg].base : 0);
-    return static_cast<int64_t>(linear << 16) >> 16 ==
-           static_cast<int64_t>(linear);
+    return is_canonical(linear);
   }
   const Segment &segment = s.seg[seg];
   if (s.protected_mode() && !s.v86() && !plain_segment(segment, access))

@@ -10,6 +10,12 @@ namespace sable::cpu {
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kPageMask = kPageSize - 1;
 
+// A 48-bit linear address sign-extended to 64 bits.
+inline bool is_canonical(uint64_t address) {
+  return static_cast<uint64_t>(static_cast<int64_t>(address << 16) >> 16) ==
+         address;
+}
+
 // Who performs an access, as paging distinguishes it. SMAP makes explicit
 // supervisor accesses with RFLAGS.AC set a class of their own.
 enum class Privilege : uint8_t {
@@ -78,7 +84,7 @@ public:
   // lookup finds: Cpu::prepared_host relies on every tag being canonical.
   TlbEntry &insert(const TlbEntry &entry) {
     const uint64_t page = entry.linear_page;
-    if (static_cast<uint64_t>(static_cast<int64_t>(page << 16) >> 16) != page) {
+    if (!is_canonical(page)) {
       uncached_ = entry;
       return uncached_;
     }

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "cpu/state.h"
+#include "cpu/tlb.h"
 
 namespace sable::cpu {
 
@@ -28,11 +29,6 @@ enum SystemType : unsigned {
 };
 
 constexpr uint32_t kFlatLimit = 0xffffffff;
-
-inline bool is_canonical(uint64_t address) {
-  return static_cast<uint64_t>(static_cast<int64_t>(address << 16) >> 16) ==
-         address;
-}
 
 inline bool is_null_selector(uint16_t selector) {
   return (selector & 0xfffc) == 0;
