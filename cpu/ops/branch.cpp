@@ -57,12 +57,17 @@ bool call_to(Cpu &cpu, unsigned size, uint64_t target) {
   return true;
 }
 
-bool jmp(Cpu &cpu, const Instruction &insn) {
+// A relative near branch taken: to its target, or #GP(0).
+bool jump_relative(Cpu &cpu, const Instruction &insn) {
   uint64_t target;
   if (!relative_target(cpu, insn, target))
     return cpu.fault(EXC_GP, 0);
   cpu.next_rip = target;
   return true;
+}
+
+bool jmp(Cpu &cpu, const Instruction &insn) {
+  return jump_relative(cpu, insn);
 }
 
 bool jmp_indirect(Cpu &cpu, const Instruction &insn) {
@@ -100,7 +105,7 @@ bool ret(Cpu &cpu, const Instruction &insn) {
 bool jcc(Cpu &cpu, const Instruction &insn) {
   if (!cpu.condition(insn.cond))
     return true;
-  return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+  return jump_relative(cpu, insn);
 }
 
 enum class LoopKind { Always, WhileEqual, WhileNotEqual };
@@ -127,7 +132,7 @@ template <LoopKind Kind> bool loop(Cpu &cpu, const Instruction &insn) {
 bool jcxz(Cpu &cpu, const Instruction &insn) {
   if (cpu.reg(RCX, insn.addrsize) != 0)
     return true;
-  return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+  return jump_relative(cpu, insn);
 }
 
 // Near CALL and RET with 8-byte operands, which exist only in 64-bit mode
@@ -182,7 +187,7 @@ bool jcc_on(Cpu &cpu, const Instruction &insn) {
   } else {
     if (!condition_holds(cpu.state, Cond))
       return true;
-    return jump_to(cpu, insn.opsize, cpu.next_rip + insn.imm);
+    return jump_relative(cpu, insn);
   }
 }
 
