@@ -278,26 +278,23 @@ bool extend(Cpu &cpu, const Instruction &insn) {
   return true;
 }
 
+// The memory form as a form of its own, for form_pair.
+template <bool Signed, unsigned Size, unsigned SourceSize>
+struct ExtendFromMemory
+    : OnBothPaths<ExtendFromMemory<Signed, Size, SourceSize>> {
+  template <Path P> static bool execute(Cpu &cpu, const Instruction &insn) {
+    return extend<Signed, Size, SourceSize, true, P>(cpu, insn);
+  }
+};
+
 template <bool Signed, unsigned Size, unsigned SourceSize>
 HandlerPair extend_from(const Instruction &insn) {
   switch (insn.operands[1].kind) {
   case OperandKind::Reg:
     return threaded_on_registers<extend<Signed, Size, SourceSize, false>>;
   case OperandKind::Mem:
-    switch (fast_path_for(insn)) {
-    case Path::FlatBase:
-      return threaded_sequential<
-          extend<Signed, Size, SourceSize, true>,
-          extend<Signed, Size, SourceSize, true, Path::FlatBase>>;
-    case Path::Flat:
-      return threaded_sequential<
-          extend<Signed, Size, SourceSize, true>,
-          extend<Signed, Size, SourceSize, true, Path::Flat>>;
-    default:
-      return threaded_sequential<
-          extend<Signed, Size, SourceSize, true>,
-          extend<Signed, Size, SourceSize, true, Path::Fast>>;
-    }
+    return form_pair<ExtendFromMemory<Signed, Size, SourceSize>, Form::RegMem>(
+        fast_path_for(insn));
   default:
     return {};
   }
