@@ -384,8 +384,9 @@ void SoftEngine::set_state(unsigned vcpu, const cpu::CpuState &state) {
 }
 
 void SoftEngine::save(StateWriter &out) {
-  // Version 3: CpuState gained the always-0 address slot after RIP.
-  out.begin_section("soft-engine", 3);
+  // Version 4: CpuState gained the block's entry RIP after the always-0
+  // address slot (version 3) after RIP.
+  out.begin_section("soft-engine", 4);
   out.u32(vcpu_count());
   for (unsigned i = 0; i < vcpu_count(); ++i) {
     cpu::CpuState state = get_state(i);
@@ -395,7 +396,7 @@ void SoftEngine::save(StateWriter &out) {
 }
 
 void SoftEngine::load(StateReader &in) {
-  if (in.begin_section("soft-engine", 3) != 3)
+  if (in.begin_section("soft-engine", 4) != 4)
     throw StateError("snapshot has an older vCPU state layout");
   if (in.u32() != vcpu_count())
     throw StateError("snapshot has another vCPU count");

@@ -93,14 +93,24 @@ struct Block {
   static constexpr uint64_t kNoContinuation = ~uint64_t{0};
   uint64_t continuation_page = kNoContinuation;
 
-  void append(const Instruction &insn, HandlerPair handler) {
-    steps.push_back(Step{insn, handler});
+  // Places `insn` at the block's end: a RIP-relative operand becomes
+  // relative to the block's entry RIP (kBlockRip). `select` then gives the
+  // handlers for it as placed.
+  template <typename Select> void append(Instruction insn, Select &&select) {
+    insn.block_offset = static_cast<uint16_t>(length);
+    if (insn.base == kRip) {
+      insn.base = kBlockRip;
+      insn.disp += length;
+    }
+    steps.push_back(Step{insn, select(insn)});
     length += insn.length;
     ++count;
   }
   // After the last append.
   void close() {
-    steps.push_back(Step{Instruction{}, {nullptr, end_of_chain}});
+    Instruction end;
+    end.block_offset = static_cast<uint16_t>(length);
+    steps.push_back(Step{end, {nullptr, end_of_chain}});
   }
   const Instruction &last() const { return steps[count - 1].insn; }
 };

@@ -396,10 +396,9 @@ private:
   bool left_context_known_ = false;
   uint64_t seen_tlb_flushes_ = 0;
   uint64_t seen_invalidations_ = 0;
-  // For chain_next_block: where the running block started, how many more
-  // blocks it may chain before returning to run(), and the interrupt
-  // controller's pending flag (null: run() asks the controller).
-  uint64_t chain_start_rip_ = 0;
+  // For chain_next_block: how many more blocks it may chain before
+  // returning to run(), and the interrupt controller's pending flag (null:
+  // run() asks the controller).
   uint64_t chain_budget_ = 0;
   const std::atomic<bool> *pending_flag_ = nullptr;
   // The block at CS:RIP: cached, decoded now (and cached), or decoded into

@@ -39,10 +39,14 @@ enum Gpr : uint8_t {
 };
 // Instruction::base and ::index name slots of CpuState::address_slot: a
 // Gpr, kRip (the instruction's own RIP; the decoder adds the instruction's
-// length to the displacement) or kNoReg (a slot that is always 0), so that
-// an effective address takes no branch.
+// length to the displacement), kNoReg (a slot that is always 0), so that
+// an effective address takes no branch, or kBlockRip (the RIP its block was
+// entered at: a block's instructions address RIP-relative through it, with
+// their offset in the block added to the displacement, because threaded
+// code leaves RIP stale between instructions that do not need it).
 constexpr uint8_t kRip = 16;
 constexpr uint8_t kNoReg = 17;
+constexpr uint8_t kBlockRip = 18;
 
 // Segment registers in encoding order.
 enum SegReg : uint8_t { ES, CS, SS, DS, FS, GS };
@@ -87,9 +91,12 @@ struct Instruction {
 
   // Memory operand, when an operand has kind Mem.
   uint8_t seg = DS;      // effective segment after defaults and overrides
-  uint8_t base = kNoReg; // Gpr, kRip, or kNoReg
+  uint8_t base = kNoReg; // Gpr, kRip, kNoReg or kBlockRip
   uint8_t index = kNoReg;
   uint8_t scale = 0; // index shift, 0..3
+  // Bytes from the start of the block holding the instruction (0 outside
+  // blocks): threaded code works RIP out from it (cpu/ops/chain.h).
+  uint16_t block_offset = 0;
   // Also the 64-bit absolute address of MOV moffs. RIP-relative: from the
   // instruction's start, the encoded displacement plus the length.
   int64_t disp = 0;

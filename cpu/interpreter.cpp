@@ -204,10 +204,13 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
                          privilege))
         return nullptr;
       decode(bytes, kMaxInstructionLength, mode, insn);
-      block->append(insn, table.select(insn));
+      block->append(insn, [&](const Instruction &placed) {
+        return table.select(placed);
+      });
       break;
     }
-    block->append(insn, table.select(insn));
+    block->append(
+        insn, [&](const Instruction &placed) { return table.select(placed); });
     if (status == DecodeStatus::Invalid)
       log_invalid_encoding(linear + (offset - start), page + offset,
                            std::min(available, kMaxInstructionLength));
@@ -230,7 +233,8 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
 
 } // namespace
 
-bool end_of_chain(Cpu &cpu, const Instruction &) {
+bool end_of_chain(Cpu &cpu, const Instruction &insn) {
+  cpu.state.rip = cpu.state.block_rip + insn.block_offset;
   return cpu.chain_next_block();
 }
 
@@ -421,7 +425,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
     }
     link = nullptr;
     running_block = block;
-    chain_start_rip_ = s.rip;
+    s.block_rip = s.rip;
 
     if (log_enabled(LOG_EXEC | LOG_CPU)) [[unlikely]] {
       SABLE_LOG(LOG_EXEC, "exec: %04x:%016" PRIx64 " [%016" PRIx64 "]\n",
@@ -510,7 +514,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (!completed || !block->keeps_context) {
       forget_context();
     } else if (block != uncached.get()) {
-      link = &block->link_to(s.rip, chain_start_rip_);
+      link = &block->link_to(s.rip, s.block_rip);
       link_generation = context_generation_;
     }
   }

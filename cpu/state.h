@@ -163,6 +163,9 @@ struct CpuState {
   uint64_t gpr[16] = {};
   uint64_t rip = 0xfff0;
   uint64_t no_register = 0; // always 0: address slot kNoReg
+  // Where the running block was entered: address slot kBlockRip, and the
+  // base threaded code works RIP out from.
+  uint64_t block_rip = 0;
   uint64_t rflags =
       0x2; // the arithmetic flags here are stale while lazy.op != 0
   LazyFlags lazy;
@@ -188,7 +191,8 @@ struct CpuState {
   bool nmi_blocked = false;
   uint64_t a20_mask = ~uint64_t{0}; // ~(1 << 20) while the A20 gate is closed
 
-  // gpr[slot], rip or no_register for an Instruction's base or index.
+  // gpr[slot], rip, no_register or block_rip for an Instruction's base or
+  // index.
   uint64_t address_slot(unsigned slot) const {
     return reinterpret_cast<const uint64_t *>(this)[slot];
   }
@@ -214,6 +218,7 @@ struct CpuState {
 };
 static_assert(offsetof(CpuState, gpr) == 0 &&
               offsetof(CpuState, rip) == kRip * sizeof(uint64_t) &&
-              offsetof(CpuState, no_register) == kNoReg * sizeof(uint64_t));
+              offsetof(CpuState, no_register) == kNoReg * sizeof(uint64_t) &&
+              offsetof(CpuState, block_rip) == kBlockRip * sizeof(uint64_t));
 
 } // namespace sable::cpu

@@ -2,10 +2,17 @@
 // Threaded code. A loop calling each handler from one place makes one
 // indirect call whose target the host predicts poorly: the same call site
 // jumps to a different handler after almost every guest instruction. A
-// chained handler runs its instruction, commits RIP and
-// jumps to the next instruction's chained handler itself, so every handler
-// has a jump of its own, predicted from the handler before it, as guest code
-// repeats its instruction sequences.
+// chained handler runs its instruction and jumps to the next instruction's
+// chained handler itself, so every handler has a jump of its own, predicted
+// from the handler before it, as guest code repeats its instruction
+// sequences.
+//
+// RIP is current only where it is read: a handler that never branches and
+// never reads RIP leaves it stale (a RIP-relative operand goes through
+// CpuState::block_rip, see kBlockRip), and every other handler first sets
+// it from block_rip and the instruction's block_offset. So RIP is right
+// when a handler faults (the fast variants fall back to a full handler
+// that sets it), and whenever the chain returns to run().
 //
 // The chain covers what Cpu::run's plain loop did: it runs only with no
 // debugger, no CS limit check, no interrupt shadow and no IP wraparound
@@ -46,7 +53,7 @@ namespace sable::cpu {
   // once: the next block's bytes may be gone.
   if (chain_budget_ == 0 || env.memory->generation() != tlb.memory_generation)
     return true;
-  const Block::Link &link = running_block->link_to(s.rip, chain_start_rip_);
+  const Block::Link &link = running_block->link_to(s.rip, s.block_rip);
   if (link.generation != context_generation_ || link.rip != s.rip)
     return true;
   Block *next = link.block;
@@ -60,7 +67,7 @@ namespace sable::cpu {
   }
   --chain_budget_;
   running_block = next;
-  chain_start_rip_ = s.rip;
+  s.block_rip = s.rip;
   return entry->handler.chain(*this, entry->insn);
 }
 
@@ -68,23 +75,25 @@ namespace sable::cpu {
 // all of H's work or none of it, and then H runs (through chained<H>). Never
 // inlined: a fast variant's fallback to H must stay a jump, or the fallback's
 // calls would give the fast variant a stack frame. `Sequential`: Fast (or,
-// without Fast, H) never branches and never reads Cpu::next_rip, which is
-// then left unset (every handler that reads it runs after setting it).
+// without Fast, H) never branches and never reads RIP or Cpu::next_rip,
+// which are then left stale (every handler that reads them runs after
+// setting them).
 template <Handler H, Handler Fast = nullptr, bool Sequential = false>
 [[gnu::noinline]] bool chained(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
-  const uint64_t fall_through = s.rip + insn.length;
   if constexpr (Sequential) {
     if constexpr (Fast != nullptr) {
       if (!Fast(cpu, insn)) [[unlikely]]
         return chained<H>(cpu, insn);
     } else if (!H(cpu, insn)) [[unlikely]] {
+      s.rip = s.block_rip + insn.block_offset;
       return false;
     }
-    s.rip = fall_through;
     const Step &next = reinterpret_cast<const Step *>(&insn)[1];
     return next.handler.chain(cpu, next.insn);
   }
+  s.rip = s.block_rip + insn.block_offset;
+  const uint64_t fall_through = s.rip + insn.length;
   cpu.next_rip = fall_through;
   if constexpr (Fast != nullptr) {
     if (!Fast(cpu, insn)) [[unlikely]]

@@ -73,17 +73,12 @@ template <Setter S, unsigned Size, bool Immediate, unsigned Cond>
     store_reg<Size>(cpu, gpr, result);
   const Step *step = reinterpret_cast<const Step *>(&insn);
   const Instruction &branch = step[1].insn;
-  const uint64_t branch_rip = s.rip + insn.length;
-  const uint64_t after = branch_rip + branch.length;
-  if (!holds) {
-    s.rip = after;
+  if (!holds)
     return step[2].handler.chain(cpu, step[2].insn);
-  }
-  const uint64_t target = after + branch.imm;
-  if (branch.opsize != 8 || !is_canonical(target)) [[unlikely]] {
-    s.rip = branch_rip;
+  const uint64_t target =
+      s.block_rip + branch.block_offset + branch.length + branch.imm;
+  if (branch.opsize != 8 || !is_canonical(target)) [[unlikely]]
     return step[1].handler.chain(cpu, branch);
-  }
   s.rip = target;
   return cpu.chain_next_block();
 }
