@@ -135,6 +135,41 @@ TEST_CASE("interpreter: 64-bit code") {
   CHECK(m.get64(kCode + 20 + 0xff0) == 0x1122334455667788ull);
 }
 
+TEST_CASE("interpreter: threaded code works RIP out where it is read from "
+          "the linear address its block was entered at") {
+  Interp m;
+  m.long_at(kCode);
+  // The first GiB again at 1 GiB: the same physical block under two RIPs.
+  constexpr uint64_t kAlias = uint64_t{1} << 30;
+  m.put64(Interp::kPml4 + 0x1000 + 8, (Interp::kPml4 + 0x2000) | 7);
+  m.put_bytes(kCode, {
+                         0x48, 0xff, 0xc0, // inc rax
+                         0x48, 0x8d, 0x1d, 0x09, 0x00, 0x00,
+                         0x00, // lea rbx, [rip+9]
+                         0x48, 0x8b, 0x0d, 0xef, 0x07, 0x00,
+                         0x00,             // mov rcx, [rip+0x7ef]: kCode+0x800
+                         0x48, 0x8b, 0x16, // mov rdx, [rsi]: #GP
+                     });
+  m.put64(kCode + 0x800, 0x5ab1e);
+  constexpr uint64_t kHandler = 0x30000;
+  m.put8(kHandler, 0xf4); // hlt
+  m.put64(kIdtBase + EXC_GP * 16,
+          (kHandler & 0xffff) | (uint64_t{kCode64Selector} << 16) |
+              (uint64_t{0x8e} << 40) | ((kHandler >> 16) << 48));
+  for (uint64_t entry : {kCode, kAlias + kCode}) {
+    CpuState &s = m.state();
+    s.rip = entry;
+    s.halted = false;
+    s.gpr[RSP] = 0x8000;
+    s.gpr[RSI] = uint64_t{1} << 63;
+    CHECK(m.cpu->run(100) == StopReason::Halted);
+    CHECK(s.gpr[RBX] == entry + 0x13);
+    CHECK(s.gpr[RCX] == 0x5ab1e);
+    CHECK(m.get64(0x8000 - 40) == entry + 0x11); // the faulting MOV
+  }
+  CHECK(m.state().gpr[RAX] == 2);
+}
+
 TEST_CASE("interpreter: a store into the executing block takes effect") {
   Interp m;
   m.protected_at(kCode);
