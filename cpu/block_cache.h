@@ -38,6 +38,19 @@ static_assert(std::is_standard_layout_v<Step>);
 
 bool end_of_chain(Cpu &cpu, const Instruction &insn);
 
+struct Block;
+
+// Where a block went on to, by the RIP it left for (Block::links). It holds
+// while the vCPU's context generation is the one it records (see
+// Cpu::run). `entry` is the next block's first step when threaded code may
+// run it without CS checks (Block::needs_cs_checks), else null.
+struct BlockLink {
+  uint64_t rip = 0;
+  uint64_t generation = 0;
+  Block *block = nullptr;
+  const Step *entry = nullptr;
+};
+
 // What the run loop reads of a block on every pass comes first, the links
 // right after: a step from block to block should touch few cache lines.
 struct Block {
@@ -56,17 +69,9 @@ struct Block {
   unsigned count = 0;
 
   // The blocks run after this one, by where it ended: at its end (a branch
-  // not taken), or elsewhere by the RIP it left for, as a block runs on
-  // past conditional branches and may leave at any of them. A link holds
-  // while the vCPU's context generation is the one it records (see
-  // Cpu::run). `entry` is the block's first step when it is 64-bit code,
-  // which needs no CS checks before it runs, else null.
-  struct Link {
-    uint64_t rip = 0;
-    uint64_t generation = 0;
-    Block *block = nullptr;
-    const Step *entry = nullptr;
-  };
+  // not taken), or elsewhere, as a block runs on past conditional branches
+  // and may leave at any of them.
+  using Link = BlockLink;
   static constexpr unsigned kTakenLinks = 4;
   Link links[1 + kTakenLinks];
   // The link for leaving, at `rip`, the block entered at `start_rip`. A
@@ -76,7 +81,13 @@ struct Block {
   Link &link_to(uint64_t rip, uint64_t start_rip) {
     if (rip == start_rip + length)
       return links[0];
-    return links[1 + ((rip ^ (rip >> 6)) & (kTakenLinks - 1))];
+    return taken_link(rip);
+  }
+  // The link for leaving for `rip` by the taken branch `insn`: the first
+  // relative branches of a block have a slot each, as their targets are
+  // fixed once the block's RIP is.
+  Link &exit_link(const Instruction &insn, uint64_t rip) {
+    return insn.exit_link ? links[insn.exit_link] : taken_link(rip);
   }
   // Whether running the block from `rip` needs the CS checks per
   // instruction: outside 64-bit code, when it reaches past the CS limit,
@@ -102,6 +113,8 @@ struct Block {
       insn.base = kBlockRip;
       insn.disp += length;
     }
+    if (is_relative_branch(insn.op) && relative_branches_ < kTakenLinks)
+      insn.exit_link = static_cast<uint8_t>(1 + relative_branches_++);
     steps.push_back(Step{insn, select(insn)});
     length += insn.length;
     ++count;
@@ -113,6 +126,26 @@ struct Block {
     steps.push_back(Step{end, {nullptr, end_of_chain}});
   }
   const Instruction &last() const { return steps[count - 1].insn; }
+
+private:
+  static bool is_relative_branch(Op op) {
+    switch (op) {
+    case Op::JMP:
+    case Op::JCC:
+    case Op::CALL:
+    case Op::LOOP:
+    case Op::LOOPE:
+    case Op::LOOPNE:
+    case Op::JCXZ:
+      return true;
+    default:
+      return false;
+    }
+  }
+  Link &taken_link(uint64_t rip) {
+    return links[1 + ((rip ^ (rip >> 6)) & (kTakenLinks - 1))];
+  }
+  unsigned relative_branches_ = 0;
 };
 
 class BlockCache {

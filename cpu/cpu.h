@@ -32,6 +32,8 @@ namespace sable::cpu {
 
 class BlockCache;
 struct Block;
+struct BlockLink;
+struct Step;
 
 enum class Access : uint8_t { Read, Write, Execute };
 
@@ -79,10 +81,14 @@ public:
   uint64_t next_rip = 0;
   // The block run() executes as threaded code (cpu/ops/chain.h).
   Block *running_block = nullptr;
-  // At the end of the running block, as threaded code: the next block
-  // through the running block's link, when nothing run() checks between
-  // blocks has changed; true (back to run()) otherwise (cpu/ops/chain.h).
-  bool chain_next_block();
+  // Leaving the running block for `rip` through `link`, as threaded code:
+  // the next block's first step, now running, when the link holds and
+  // nothing run() checks between blocks has changed; else null, with RIP
+  // left to the caller (cpu/ops/chain.h).
+  const Step *follow_link(BlockLink &link, uint64_t rip);
+  // follow_link, then on into that step; else RIP = `rip` and true (back to
+  // run()).
+  bool chain_to(BlockLink &link, uint64_t rip);
 
   // ---- the debugger's view (set by the engine while the vCPU is stopped)
   // Breakpoints and watchpoints; null when there are none, which keeps the
@@ -396,10 +402,11 @@ private:
   bool left_context_known_ = false;
   uint64_t seen_tlb_flushes_ = 0;
   uint64_t seen_invalidations_ = 0;
-  // For chain_next_block: how many more blocks it may chain before
-  // returning to run(), and the interrupt controller's pending flag (null:
-  // run() asks the controller).
+  // For follow_link: how many more blocks it may chain before returning to
+  // run(), the link it found not to hold (for run() to fill in), and the
+  // interrupt controller's pending flag (null: run() asks the controller).
   uint64_t chain_budget_ = 0;
+  BlockLink *exit_link_ = nullptr;
   const std::atomic<bool> *pending_flag_ = nullptr;
   // The block at CS:RIP: cached, decoded now (and cached), or decoded into
   // `uncached`; null with a fault recorded.

@@ -97,6 +97,9 @@ struct Instruction {
   // Bytes from the start of the block holding the instruction (0 outside
   // blocks): threaded code works RIP out from it (cpu/ops/chain.h).
   uint16_t block_offset = 0;
+  // For a relative branch in a block: the Block::links slot its taken exit
+  // keeps, or 0 when it shares the slots by target (Block::exit_link).
+  uint8_t exit_link = 0;
   // Also the 64-bit absolute address of MOV moffs. RIP-relative: from the
   // instruction's start, the encoded displacement plus the length.
   int64_t disp = 0;

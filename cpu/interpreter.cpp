@@ -234,8 +234,8 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
 } // namespace
 
 bool end_of_chain(Cpu &cpu, const Instruction &insn) {
-  cpu.state.rip = cpu.state.block_rip + insn.block_offset;
-  return cpu.chain_next_block();
+  return cpu.chain_to(cpu.running_block->links[0],
+                      cpu.state.block_rip + insn.block_offset);
 }
 
 StopReason Cpu::stepped() {
@@ -419,9 +419,10 @@ StopReason Cpu::run(uint64_t max_blocks) {
         continue;
       }
       if (linkable && !uncached)
-        *link = Block::Link{
-            s.rip, context_generation_, block,
-            block->mode == CodeSize::Bits64 ? block->steps.data() : nullptr};
+        *link = Block::Link{s.rip, context_generation_, block,
+                            block->needs_cs_checks(s.rip, s.seg[CS].limit)
+                                ? nullptr
+                                : block->steps.data()};
     }
     link = nullptr;
     running_block = block;
@@ -441,6 +442,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
         mode != CodeSize::Bits64 && s.rip + block->length - 1 > s.seg[CS].limit;
     const Step *steps = block->steps.data();
     bool completed = true;
+    exit_link_ = nullptr;
     if (!debugging && !block->needs_cs_checks(s.rip, s.seg[CS].limit) &&
         !s.interrupt_shadow) {
       // The common case, as threaded code (cpu/ops/chain.h). Only a
@@ -514,7 +516,9 @@ StopReason Cpu::run(uint64_t max_blocks) {
     if (!completed || !block->keeps_context) {
       forget_context();
     } else if (block != uncached.get()) {
-      link = &block->link_to(s.rip, s.block_rip);
+      // Threaded code tells which link it found not to hold, as a relative
+      // branch may keep a slot of its own (Block::exit_link).
+      link = exit_link_ ? exit_link_ : &block->link_to(s.rip, s.block_rip);
       link_generation = context_generation_;
     }
   }

@@ -18,15 +18,15 @@
 // debugger, no CS limit check, no interrupt shadow and no IP wraparound
 // inside the block (run checks these once per block). After a taken
 // branch or the block's last instruction it goes on into the next block
-// when Cpu::chain_next_block finds that nothing run() checks between
-// blocks has changed. It returns false after a fault (RIP at the faulting
+// when Cpu::follow_link finds that nothing run() checks between blocks has
+// changed. It returns false after a fault (RIP at the faulting
 // instruction, Cpu::running_block the block holding it), true when it
 // leaves the rest to run(), or after a store into the running block.
 //
 // The jumps are tail calls, which the compiler makes when it can; where it
 // cannot, the host stack grows by one frame per instruction, at most
-// kMaxBlockInstructions for each of the chain's blocks, which
-// chain_next_block bounds.
+// kMaxBlockInstructions for each of the chain's blocks, which follow_link
+// bounds.
 
 #include <atomic>
 
@@ -38,8 +38,8 @@ namespace sable::cpu {
 
 // Inline in every chained handler, so that each has its own jump into the
 // next block too, predicted from where the block left.
-[[gnu::always_inline]] inline bool Cpu::chain_next_block() {
-  CpuState &s = state;
+[[gnu::always_inline]] inline const Step *Cpu::follow_link(Block::Link &link,
+                                                           uint64_t rip) {
   // What run() looks at between blocks waits for it: the budget brings
   // the chain back to run() after at most kMaxChainedBlocks blocks, which
   // bounds how late an exit request or an interrupt is taken. Events: IF
@@ -50,25 +50,27 @@ namespace sable::cpu {
   // generation. Blocks invalidated since run() stay allocated until it
   // frees them, so the next block's own flag tells whether it is still
   // cached. Only a change of the memory layout must stop the chain at
-  // once: the next block's bytes may be gone.
-  if (chain_budget_ == 0 || env.memory->generation() != tlb.memory_generation)
-    return true;
-  const Block::Link &link = running_block->link_to(s.rip, s.block_rip);
-  if (link.generation != context_generation_ || link.rip != s.rip)
-    return true;
-  Block *next = link.block;
-  if (!next->valid.load(std::memory_order_relaxed))
-    return true;
+  // once: the next block's bytes may be gone. A link that holds was
+  // recorded when `rip` was fetched, so `rip` is canonical.
   const Step *entry = link.entry;
-  if (!entry) {
-    if (next->needs_cs_checks(s.rip, s.seg[CS].limit))
-      return true;
-    entry = next->steps.data();
+  if (chain_budget_ == 0 || env.memory->generation() != tlb.memory_generation ||
+      link.generation != context_generation_ || link.rip != rip || !entry ||
+      !link.block->valid.load(std::memory_order_relaxed)) {
+    exit_link_ = &link;
+    return nullptr;
   }
   --chain_budget_;
-  running_block = next;
-  s.block_rip = s.rip;
-  return entry->handler.chain(*this, entry->insn);
+  running_block = link.block;
+  state.block_rip = rip;
+  return entry;
+}
+
+[[gnu::always_inline]] inline bool Cpu::chain_to(Block::Link &link,
+                                                 uint64_t rip) {
+  if (const Step *entry = follow_link(link, rip))
+    return entry->handler.chain(*this, entry->insn);
+  state.rip = rip;
+  return true;
 }
 
 // `Fast`, when given, is H on Path::Fast (cpu/ops/forms.h): it either does
@@ -103,7 +105,7 @@ template <Handler H, Handler Fast = nullptr, bool Sequential = false>
   }
   s.rip = cpu.next_rip;
   if (cpu.next_rip != fall_through)
-    return cpu.chain_next_block();
+    return cpu.chain_to(cpu.running_block->exit_link(insn, s.rip), s.rip);
   // A store by the fast path goes only to a page without decoded code
   // (Cpu::prepared_host), so it cannot have hit the running block.
   if (Fast == nullptr &&

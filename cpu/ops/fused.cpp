@@ -77,10 +77,13 @@ template <Setter S, unsigned Size, bool Immediate, unsigned Cond>
     return step[2].handler.chain(cpu, step[2].insn);
   const uint64_t target =
       s.block_rip + branch.block_offset + branch.length + branch.imm;
-  if (branch.opsize != 8 || !is_canonical(target)) [[unlikely]]
+  Block::Link &link = cpu.running_block->exit_link(branch, target);
+  if (const Step *entry = cpu.follow_link(link, target))
+    return entry->handler.chain(cpu, entry->insn);
+  if (!is_canonical(target)) [[unlikely]]
     return step[1].handler.chain(cpu, branch);
   s.rip = target;
-  return cpu.chain_next_block();
+  return true;
 }
 
 template <Setter S, unsigned Size, bool Immediate, unsigned... Conds>
@@ -137,7 +140,8 @@ bool setter_of(Op op, Setter &setter) {
 
 Handler fused_chain(const Instruction &setter, const Instruction &branch) {
   Setter kind;
-  if (branch.op != Op::JCC || setter.lock || !setter_of(setter.op, kind))
+  if (branch.op != Op::JCC || branch.opsize != 8 || setter.lock ||
+      !setter_of(setter.op, kind))
     return nullptr;
   const Operand &dst = setter.operands[0], &src = setter.operands[1];
   if (dst.kind != OperandKind::Reg || (dst.size != 4 && dst.size != 8))
