@@ -97,15 +97,15 @@ struct Instruction {
   // Bytes from the start of the block holding the instruction (0 outside
   // blocks): threaded code works RIP out from it (cpu/ops/chain.h).
   uint16_t block_offset = 0;
-  // For a relative branch in a block: the Block::links slot its taken exit
-  // keeps, or 0 when it shares the slots by target (Block::exit_link).
-  uint8_t exit_link = 0;
   // Also the 64-bit absolute address of MOV moffs. RIP-relative: from the
   // instruction's start, the encoded displacement plus the length.
   int64_t disp = 0;
 
   Operand operands[3];
   uint8_t operand_count = 0;
+  // For a relative branch in a block: the Block::links slot its taken exit
+  // keeps, or 0 when it shares the slots by target (Block::exit_link).
+  uint8_t exit_link = 0;
 
   uint64_t imm = 0;
   uint64_t imm2 = 0; // ENTER's level, far pointers' selector
@@ -116,6 +116,9 @@ struct Instruction {
   uint8_t rex = 0;              // 0x40..0x4F when present, else 0
   uint8_t mandatory_prefix = 0; // 0x66, 0xF3, 0xF2 or 0 for SIMD forms
 };
+// A step of a block holds one, and the steps of a hot loop should share few
+// cache lines.
+static_assert(sizeof(Instruction) == 64);
 
 enum class CodeSize : uint8_t { Bits16 = 2, Bits32 = 4, Bits64 = 8 };
 
