@@ -363,7 +363,8 @@ private:
     // 64-bit code with the permissions prepared: ES, CS, SS and DS have
     // base 0 and no limit, whether or not their bits are ready.
     bool flat = false;
-    uint16_t read_permission = 0; // tlb_permission() for the CPL
+    // tlb_permission() for the CPL, 0 while no segment is ready.
+    uint16_t read_permission = 0;
     uint16_t write_permission = 0;
     uint64_t address_mask = 0;
     FastSegment segments[6];
@@ -463,7 +464,10 @@ inline bool Cpu::plain_linear(unsigned seg, uint64_t offset, unsigned size,
 
 [[gnu::always_inline]] inline uint8_t *
 Cpu::prepared_flat_host(uint64_t offset, unsigned size, Access access) {
-  return fast_.flat ? host_in_tlb(offset, size, access) : nullptr;
+  // Unprepared, the permissions are 0 (forget_fast_access), and no access
+  // passes; prepared, they are for 64-bit code, as the decoder found flat
+  // accesses in 64-bit code only.
+  return host_in_tlb(offset, size, access);
 }
 
 [[gnu::always_inline]] inline uint8_t *

@@ -299,6 +299,7 @@ void Cpu::forget_context() {
 void Cpu::forget_fast_access() {
   fast_.ready = 0;
   fast_.flat = false;
+  fast_.read_permission = fast_.write_permission = 0;
 }
 
 Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
