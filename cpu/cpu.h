@@ -375,9 +375,14 @@ private:
   // access and it needs nothing else, else null.
   uint8_t *host_in_tlb(uint64_t linear, unsigned size, Access access);
 
-  // RIP -> block, valid while context_generation_ is unchanged: within one
-  // generation CS, CPL and the code size are fixed, no translation was
-  // flushed and no block invalidated (see run()).
+  // The links' generation: advanced by every event, fault and block that
+  // may change the context (which includes IF, see follow_link), and by
+  // whatever advances jump_generation_.
+  uint64_t context_generation_ = 1;
+  // RIP -> block, valid while jump_generation_ is unchanged: within one
+  // generation the context key (below) is the same, no translation was
+  // flushed and no block invalidated (see run()). So an interrupt, IRET or
+  // STI in the same context keeps it, which links do not survive.
   struct JumpEntry {
     uint64_t rip = 0;
     uint64_t generation = 0;
@@ -385,7 +390,10 @@ private:
   };
   static constexpr unsigned kJumpEntries = 4096;
   JumpEntry jump_cache_[kJumpEntries];
-  uint64_t context_generation_ = 1;
+  uint64_t jump_generation_ = 1;
+  // run() compares the context key with the jump cache's whenever the
+  // context generation moved since it last did.
+  uint64_t jump_checked_generation_ = 0;
   // What the jump cache and the links rest on besides translations and
   // cached blocks (which run() follows through the counters below): run()
   // keeps them from one call to the next while this is unchanged, as the
@@ -401,6 +409,7 @@ private:
   }
   ContextKey left_context_;
   bool left_context_known_ = false;
+  ContextKey jump_context_;
   uint64_t seen_tlb_flushes_ = 0;
   uint64_t seen_invalidations_ = 0;
   // For follow_link: how many more blocks it may chain before returning to

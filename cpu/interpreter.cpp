@@ -48,6 +48,9 @@ constexpr unsigned kMaxInstructionLength = 15;
 // POP SS opens an interrupt shadow and POP ES/DS/FS/GS change state a
 // block may depend on; the op table cannot tell them from POP r/m.
 bool ends_block(const Instruction &insn) {
+  // Reading a segment register changes nothing a block rests on.
+  if (insn.op == Op::MOV_SEG)
+    return insn.operands[0].kind == OperandKind::Seg;
   return op_ends_block(insn.op) ||
          (insn.op == Op::POP && insn.operands[0].kind == OperandKind::Seg);
 }
@@ -305,7 +308,7 @@ void Cpu::forget_fast_access() {
 Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
   CpuState &s = state;
   JumpEntry &jump = jump_cache_[(s.rip ^ (s.rip >> 12)) & (kJumpEntries - 1)];
-  if (jump.generation == context_generation_ && jump.rip == s.rip)
+  if (jump.generation == jump_generation_ && jump.rip == s.rip)
     return jump.block;
 
   // CS checks and the execute permission of the MMU.
@@ -344,7 +347,7 @@ Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
       return uncached.get();
     }
   }
-  jump = JumpEntry{s.rip, context_generation_, block};
+  jump = JumpEntry{s.rip, jump_generation_, block};
   return block;
 }
 
@@ -393,6 +396,7 @@ StopReason Cpu::run(uint64_t max_blocks) {
       seen_tlb_flushes_ = tlb.flushes;
       seen_invalidations_ = invalidations;
       ++context_generation_;
+      ++jump_generation_;
     }
     // A single step holds interrupts off (QEMU's SSTEP_NOIRQ), except to
     // wake a halted vCPU, which would otherwise never get its step done.
@@ -400,6 +404,13 @@ StopReason Cpu::run(uint64_t max_blocks) {
       return StopReason::Shutdown;
     if (s.halted)
       return StopReason::Halted;
+    if (context_generation_ != jump_checked_generation_) {
+      jump_checked_generation_ = context_generation_;
+      if (const ContextKey key = context_key(); !(key == jump_context_)) {
+        jump_context_ = key;
+        ++jump_generation_;
+      }
+    }
 
     // The previous block's link: valid while the generation it was read
     // in lasts, which also keeps the previous block allocated.
