@@ -33,7 +33,6 @@ void Cpu::flush_tlb(bool include_global) {
   tlb.flush(include_global);
   // Links and the jump cache reach blocks through the old translations.
   ++context_generation_;
-  ++jump_generation_;
   if (env.memory)
     tlb.memory_generation = env.memory->generation();
   tlb.a20_mask = state.a20_mask;

@@ -311,7 +311,8 @@ public:
   // (a store by any vCPU or device hit a PAGE_HAS_CODE page).
   void invalidate_code(uint64_t gpa);
   // After an event or an instruction that may have changed CS, CPL, the
-  // code size or a segment register: drops what run() derived from them.
+  // code size or a segment register: drops what run() derived from them
+  // (the jump cache and links only if the context key did change).
   void forget_context();
   // Drops the per-segment facts of fast accesses (below) alone.
   void forget_fast_access();
@@ -375,14 +376,9 @@ private:
   // access and it needs nothing else, else null.
   uint8_t *host_in_tlb(uint64_t linear, unsigned size, Access access);
 
-  // The links' generation: advanced by every event, fault and block that
-  // may change the context (which includes IF, see follow_link), and by
-  // whatever advances jump_generation_.
-  uint64_t context_generation_ = 1;
-  // RIP -> block, valid while jump_generation_ is unchanged: within one
+  // RIP -> block, valid while context_generation_ is unchanged: within one
   // generation the context key (below) is the same, no translation was
-  // flushed and no block invalidated (see run()). So an interrupt, IRET or
-  // STI in the same context keeps it, which links do not survive.
+  // flushed and no block invalidated (see run()). Links hold for as long.
   struct JumpEntry {
     uint64_t rip = 0;
     uint64_t generation = 0;
@@ -390,14 +386,13 @@ private:
   };
   static constexpr unsigned kJumpEntries = 4096;
   JumpEntry jump_cache_[kJumpEntries];
-  uint64_t jump_generation_ = 1;
-  // run() compares the context key with the jump cache's whenever the
-  // context generation moved since it last did.
-  uint64_t jump_checked_generation_ = 0;
+  uint64_t context_generation_ = 1;
   // What the jump cache and the links rest on besides translations and
-  // cached blocks (which run() follows through the counters below): run()
-  // keeps them from one call to the next while this is unchanged, as the
-  // engine calls it again and again between device events.
+  // cached blocks (which run() follows through the counters below). An
+  // event, a fault or a block that may change it sets context_unchecked_,
+  // and run() compares the key with the generation's before the next
+  // block: interrupts, IRET and STI in the same context keep the links, as
+  // do run()'s returns to the engine between device events.
   struct ContextKey {
     Segment cs;
     uint64_t cr0 = 0, cr3 = 0, cr4 = 0, efer = 0, rflags_vm = 0;
@@ -407,9 +402,8 @@ private:
     return {state.seg[CS], state.cr0,  state.cr3,
             state.cr4,     state.efer, state.rflags & VM};
   }
-  ContextKey left_context_;
-  bool left_context_known_ = false;
-  ContextKey jump_context_;
+  ContextKey context_;
+  bool context_unchecked_ = true;
   uint64_t seen_tlb_flushes_ = 0;
   uint64_t seen_invalidations_ = 0;
   // For follow_link: how many more blocks it may chain before returning to

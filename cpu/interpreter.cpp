@@ -296,7 +296,7 @@ void Cpu::request_exit() {
 
 void Cpu::forget_context() {
   forget_fast_access();
-  ++context_generation_;
+  context_unchecked_ = true;
 }
 
 void Cpu::forget_fast_access() {
@@ -308,7 +308,7 @@ void Cpu::forget_fast_access() {
 Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
   CpuState &s = state;
   JumpEntry &jump = jump_cache_[(s.rip ^ (s.rip >> 12)) & (kJumpEntries - 1)];
-  if (jump.generation == jump_generation_ && jump.rip == s.rip)
+  if (jump.generation == context_generation_ && jump.rip == s.rip)
     return jump.block;
 
   // CS checks and the execute permission of the MMU.
@@ -347,7 +347,7 @@ Block *Cpu::fetch_block(std::unique_ptr<Block> &uncached) {
       return uncached.get();
     }
   }
-  jump = JumpEntry{s.rip, jump_generation_, block};
+  jump = JumpEntry{s.rip, context_generation_, block};
   return block;
 }
 
@@ -357,21 +357,17 @@ StopReason Cpu::run(uint64_t max_blocks) {
   CpuState &s = state;
   // Fast accesses are valid only inside this loop: outside it, anyone may
   // change the state they were derived from. The jump cache and links
-  // stay while the context they rest on is what this loop left.
+  // stay while the context they rest on is what this loop left (see
+  // context_unchecked_).
   struct ContextScope {
     Cpu &cpu;
     explicit ContextScope(Cpu &c) : cpu(c) {
-      if (cpu.left_context_known_ && cpu.context_key() == cpu.left_context_)
-        cpu.forget_fast_access();
-      else
-        cpu.forget_context();
+      cpu.forget_context();
       cpu.fast_.enabled = true;
     }
     ~ContextScope() {
       cpu.fast_.enabled = false;
       cpu.forget_fast_access();
-      cpu.left_context_ = cpu.context_key();
-      cpu.left_context_known_ = true;
     }
   } context_scope(*this);
   pending_flag_ = env.interrupts ? env.interrupts->pending_flag() : nullptr;
@@ -396,7 +392,6 @@ StopReason Cpu::run(uint64_t max_blocks) {
       seen_tlb_flushes_ = tlb.flushes;
       seen_invalidations_ = invalidations;
       ++context_generation_;
-      ++jump_generation_;
     }
     // A single step holds interrupts off (QEMU's SSTEP_NOIRQ), except to
     // wake a halted vCPU, which would otherwise never get its step done.
@@ -404,11 +399,11 @@ StopReason Cpu::run(uint64_t max_blocks) {
       return StopReason::Shutdown;
     if (s.halted)
       return StopReason::Halted;
-    if (context_generation_ != jump_checked_generation_) {
-      jump_checked_generation_ = context_generation_;
-      if (const ContextKey key = context_key(); !(key == jump_context_)) {
-        jump_context_ = key;
-        ++jump_generation_;
+    if (context_unchecked_) {
+      context_unchecked_ = false;
+      if (const ContextKey key = context_key(); !(key == context_)) {
+        context_ = key;
+        ++context_generation_;
       }
     }
 
