@@ -95,9 +95,9 @@ bool Cpu::prepare_fast_segment(unsigned seg) {
     const Privilege privilege =
         s.cpl() == 3 ? Privilege::User : Privilege::Supervisor;
     fast_.read_permission =
-        tlb_permission(static_cast<unsigned>(Access::Read), privilege);
+        tlb_direct_permission(static_cast<unsigned>(Access::Read), privilege);
     fast_.write_permission =
-        tlb_permission(static_cast<unsigned>(Access::Write), privilege);
+        tlb_direct_permission(static_cast<unsigned>(Access::Write), privilege);
     fast_.address_mask = bits64 ? ~uint64_t{0} : 0xffffffffull;
     fast_.flat = bits64;
   }

@@ -364,7 +364,7 @@ private:
     // 64-bit code with the permissions prepared: ES, CS, SS and DS have
     // base 0 and no limit, whether or not their bits are ready.
     bool flat = false;
-    // tlb_permission() for the CPL, 0 while no segment is ready.
+    // tlb_direct_permission() for the CPL, 0 while no segment is ready.
     uint16_t read_permission = 0;
     uint16_t write_permission = 0;
     uint64_t address_mask = 0;
@@ -485,12 +485,13 @@ Cpu::host_in_tlb(uint64_t linear, unsigned size, Access access) {
       !(entry->allowed &
         (store ? fast_.write_permission : fast_.read_permission)))
     return nullptr;
-  // An untracked page is always RAM, with host_write set.
+  // The permissions are tlb_direct_permission bits: the page has the host
+  // pointer.
   if (store)
     return entry->skips_store_tracking(env.memory->store_tracking_epoch())
                ? entry->host_write + (linear & kPageMask)
                : nullptr;
-  return entry->host_read ? entry->host_read + (linear & kPageMask) : nullptr;
+  return entry->host_read + (linear & kPageMask);
 }
 
 // One locked read-modify-write of `size` bytes at `host`; `compute` runs

@@ -238,6 +238,14 @@ void cache_host_pointers(GuestMemory &memory, TlbEntry &entry) {
         GuestMemory::PAGE_DIRTY)
       entry.untracked_epoch = epoch;
   }
+  for (Privilege privilege :
+       {Privilege::User, Privilege::Supervisor, Privilege::SupervisorAc})
+    for (Access access : {Access::Read, Access::Write}) {
+      const unsigned a = static_cast<unsigned>(access);
+      if ((entry.allowed & tlb_permission(a, privilege)) &&
+          (access == Access::Read ? entry.host_read : entry.host_write))
+        entry.allowed |= tlb_direct_permission(a, privilege);
+    }
 }
 
 TlbEntry *fill_tlb(Cpu &cpu, uint64_t linear, Access access,

@@ -30,6 +30,14 @@ constexpr uint16_t tlb_permission(unsigned access, Privilege privilege) {
   return uint16_t(1u << (static_cast<unsigned>(privilege) * 3 + access));
 }
 
+// Bit in TlbEntry::allowed for an access Cpu::host_in_tlb may do through
+// the host pointer (Read or Write only): set beside tlb_permission(access,
+// privilege) when the page has host_read for reads, host_write for
+// stores, so that a read through it needs no null test.
+constexpr uint16_t tlb_direct_permission(unsigned access, Privilege privilege) {
+  return uint16_t(1u << (9 + static_cast<unsigned>(privilege) * 2 + access));
+}
+
 // One cache line each, with what an access checks first, so that a lookup
 // touches one line.
 struct alignas(64) TlbEntry {
@@ -47,7 +55,9 @@ struct alignas(64) TlbEntry {
   static constexpr uint64_t kTracked = ~uint64_t{0};
   uint64_t untracked_epoch = kTracked;
   bool global = false;
-  uint16_t allowed = 0; // tlb_permission bits; writes only once D is set
+  // tlb_permission and tlb_direct_permission bits; writes only once D is
+  // set.
+  uint16_t allowed = 0;
   // Offset mask of the page that produced the translation (0xfff, or
   // 0x1fffff and up for large pages cached as 4 KiB fragments).
   uint32_t mapping_mask = 0xfff;
