@@ -2,6 +2,9 @@
 // CBW/CWD and their wider forms, XLAT, CMOVcc, SETcc, SALC, LDS/LES/LFS/
 // LGS/LSS, MOV to/from segment registers, NOP and PAUSE.
 
+#include <array>
+#include <utility>
+
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
 #include "cpu/ops/chain.h"
@@ -333,25 +336,80 @@ HandlerPair lea_form(const Instruction &insn) {
   });
 }
 
+// Condition `Cond`, compiled for it. On Path::Fast only when the last
+// flag record gives it (condition_at_hand), else false and nothing done:
+// the full variant then works the flags out, and the fast one stays
+// without a stack frame.
+template <unsigned Cond, Path P>
+bool holds(const CpuState &state, bool &holds_now) {
+  if constexpr (P == Path::Fast)
+    return condition_at_hand(state, Cond, holds_now);
+  holds_now = condition_holds(state, Cond);
+  return true;
+}
+
 // A false condition still writes a 4-byte destination (zeroing the upper
 // half), as the generic handler does.
-template <unsigned Size>
+template <unsigned Size, unsigned Cond, Path P = Path::Full>
 bool cmovcc_registers(Cpu &cpu, const Instruction &insn) {
+  bool move;
+  if (!holds<Cond, P>(cpu.state, move))
+    return false;
   const unsigned dst = insn.operands[0].reg;
-  if (cpu.condition(insn.cond))
+  if (move)
     store_reg<Size>(cpu, dst, load_reg<Size>(cpu, insn.operands[1].reg));
   else if constexpr (Size == 4)
     store_reg<Size>(cpu, dst, load_reg<Size>(cpu, dst));
   return true;
 }
 
+template <unsigned Cond, Path P = Path::Full>
+bool setcc_register(Cpu &cpu, const Instruction &insn) {
+  bool set;
+  if (!holds<Cond, P>(cpu.state, set))
+    return false;
+  store_reg<1>(cpu, insn.operands[0].reg, set);
+  return true;
+}
+
+template <unsigned Size> struct CmovOn {
+  template <unsigned Cond>
+  static constexpr HandlerPair pair =
+      threaded_sequential<cmovcc_registers<Size, Cond>,
+                          cmovcc_registers<Size, Cond, Path::Fast>>;
+};
+
+struct SetOn {
+  template <unsigned Cond>
+  static constexpr HandlerPair pair =
+      threaded_sequential<setcc_register<Cond>,
+                          setcc_register<Cond, Path::Fast>>;
+};
+
+// On's handler pairs for the 16 conditions, by condition.
+template <typename On, unsigned... Conds>
+constexpr std::array<HandlerPair, sizeof...(Conds)>
+by_condition(std::integer_sequence<unsigned, Conds...>) {
+  return {On::template pair<Conds>...};
+}
+
 HandlerPair cmovcc_form(const Instruction &insn) {
   Form form;
   if (!operand_form(insn, form) || form != Form::RegReg)
     return {};
-  return word_sized(insn.operands[0].size, [](auto size) -> HandlerPair {
-    return threaded_on_registers<cmovcc_registers<decltype(size)::value>>;
+  return word_sized(insn.operands[0].size, [&](auto size) -> HandlerPair {
+    static constexpr auto handlers =
+        by_condition<CmovOn<decltype(size)::value>>(
+            std::make_integer_sequence<unsigned, 16>{});
+    return handlers[insn.cond & 15];
   });
+}
+
+HandlerPair setcc_form(const Instruction &insn) {
+  static constexpr auto handlers =
+      by_condition<SetOn>(std::make_integer_sequence<unsigned, 16>{});
+  return insn.operands[0].kind == OperandKind::Reg ? handlers[insn.cond & 15]
+                                                   : HandlerPair{};
 }
 
 void register_data_ops(HandlerTable &table) {
@@ -369,11 +427,7 @@ void register_data_ops(HandlerTable &table) {
   table.set(Op::XLAT, threaded<xlat>);
   table.set(Op::CMOVCC, threaded<cmovcc>);
   table.set(Op::SETCC, threaded<setcc>);
-  table.specialize(Op::SETCC, [](const Instruction &insn) {
-    return insn.operands[0].kind == OperandKind::Reg
-               ? threaded_on_registers<setcc>
-               : HandlerPair{};
-  });
+  table.specialize(Op::SETCC, setcc_form);
   table.set(Op::SALC, threaded<salc>);
   table.set(Op::LOAD_FAR_POINTER, threaded<load_far_pointer>);
   table.set(Op::MOV_SEG, threaded<mov_seg>);

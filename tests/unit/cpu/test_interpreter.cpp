@@ -427,3 +427,74 @@ TEST_CASE("interpreter: flag-setting operations fused with the Jcc after "
   // four with 5 x 12 immediate cases, two unary ones with 12 x 2 cases.
   CHECK(checked == 2 * 16 * (5 * 144 + 4 * 60 + 2 * 24));
 }
+
+TEST_CASE("interpreter: CMOVcc and SETcc on registers follow every condition "
+          "after every kind of flag record") {
+  Interp m;
+  const uint64_t edges[] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, ~0ull};
+  using Apply = uint64_t (*)(CpuState &, uint64_t, uint64_t);
+  // The operation on rax with rbx as the source, as encoded.
+  struct Setter {
+    const char *name;
+    std::initializer_list<uint8_t> bytes;
+    Apply apply;
+  };
+  const Setter setters[] = {
+      {"cmp",
+       {0x48, 0x39, 0xd8},
+       [](CpuState &s, uint64_t a, uint64_t b) { return alu_sub(s, 8, a, b); }},
+      {"add",
+       {0x48, 0x01, 0xd8},
+       [](CpuState &s, uint64_t a, uint64_t b) { return alu_add(s, 8, a, b); }},
+      {"and",
+       {0x48, 0x21, 0xd8},
+       [](CpuState &s, uint64_t a, uint64_t b) { return alu_and(s, 8, a, b); }},
+      {"shr 1",
+       {0x48, 0xd1, 0xe8},
+       [](CpuState &s, uint64_t a, uint64_t) { return alu_shr(s, 8, a, 1); }},
+      {"inc",
+       {0x48, 0xff, 0xc0},
+       [](CpuState &s, uint64_t a, uint64_t) {
+         return alu_inc(s, 8, a, carry_flag(s));
+       }},
+  };
+  unsigned checked = 0;
+  uint64_t code = kCode;
+  for (const Setter &setter : setters)
+    for (unsigned cond = 0; cond < 16; ++cond) {
+      // op; cmovcc rcx, rdx; setcc dil; hlt
+      uint64_t at = code;
+      for (uint8_t byte : setter.bytes)
+        m.put8(at++, byte);
+      for (uint8_t byte :
+           {uint8_t{0x48}, uint8_t{0x0f}, static_cast<uint8_t>(0x40 | cond),
+            uint8_t{0xca}, uint8_t{0x40}, uint8_t{0x0f},
+            static_cast<uint8_t>(0x90 | cond), uint8_t{0xc7}, uint8_t{0xf4}})
+        m.put8(at++, byte);
+      for (uint64_t dst : edges)
+        for (uint64_t src : edges) {
+          CpuState expected;
+          set_arith_flags(expected, 0);
+          setter.apply(expected, dst, src);
+          const uint64_t flags = arith_flags(expected);
+          const bool holds = condition_on_flags(flags, cond);
+          m.long_at(code);
+          m.state().halted = false;
+          set_arith_flags(m.state(), 0);
+          m.state().gpr[RAX] = dst;
+          m.state().gpr[RBX] = src;
+          m.state().gpr[RCX] = 0x1111;
+          m.state().gpr[RDX] = 0x2222;
+          m.state().gpr[RDI] = 0x3300;
+          INFO(setter.name << " cond " << cond << " dst " << dst << " src "
+                           << src);
+          REQUIRE(m.cpu->run(100) == StopReason::Halted);
+          REQUIRE(m.state().gpr[RCX] == (holds ? 0x2222u : 0x1111u));
+          REQUIRE(m.state().gpr[RDI] == (holds ? 0x3301u : 0x3300u));
+          REQUIRE(arith_flags(m.state()) == flags);
+          ++checked;
+        }
+      code += 16;
+    }
+  CHECK(checked == 5 * 16 * 36);
+}
