@@ -325,14 +325,28 @@ template <bool Signed> HandlerPair extend_form(const Instruction &insn) {
   }
 }
 
-template <unsigned Size> bool lea_sized(Cpu &cpu, const Instruction &insn) {
-  store_reg<Size>(cpu, insn.operands[0].reg, cpu.effective_address(insn));
+// On Path::Flat (64-bit addressing) the address needs no truncation, and
+// on Path::FlatBase it has no index register either (operand_offset).
+template <unsigned Size, Path P>
+bool lea_sized(Cpu &cpu, const Instruction &insn) {
+  store_reg<Size>(cpu, insn.operands[0].reg, operand_offset<P>(cpu, insn));
   return true;
 }
 
 HandlerPair lea_form(const Instruction &insn) {
-  return word_sized(insn.operands[0].size, [](auto size) -> HandlerPair {
-    return threaded_on_registers<lea_sized<decltype(size)::value>>;
+  const Path path = insn.addrsize != 8     ? Path::Full
+                    : insn.index == kNoReg ? Path::FlatBase
+                                           : Path::Flat;
+  return word_sized(insn.operands[0].size, [path](auto size) -> HandlerPair {
+    constexpr unsigned kSize = decltype(size)::value;
+    switch (path) {
+    case Path::FlatBase:
+      return threaded_on_registers<lea_sized<kSize, Path::FlatBase>>;
+    case Path::Flat:
+      return threaded_on_registers<lea_sized<kSize, Path::Flat>>;
+    default:
+      return threaded_on_registers<lea_sized<kSize, Path::Full>>;
+    }
   });
 }
 
