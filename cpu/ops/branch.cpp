@@ -70,6 +70,26 @@ bool jmp(Cpu &cpu, const Instruction &insn) {
   return jump_relative(cpu, insn);
 }
 
+// The threaded code of a relative branch of 64-bit code (operand size 8)
+// taken: into the next block when the link for its target holds (which
+// also proves the target canonical, Cpu::follow_link), else `Full`'s
+// threaded code, which sets RIP, jumps or faults, and goes back to run().
+// RIP stays stale on the way in: the target comes from the block's.
+template <Handler Full>
+[[gnu::always_inline]] inline bool branch64_taken(Cpu &cpu,
+                                                  const Instruction &insn) {
+  const uint64_t target =
+      cpu.state.block_rip + insn.block_offset + insn.length + insn.imm;
+  if (const Step *entry =
+          cpu.follow_link(cpu.running_block->exit_link(insn, target), target))
+    return entry->handler.chain(cpu, entry->insn);
+  return chained<Full>(cpu, insn);
+}
+
+bool jmp64_chain(Cpu &cpu, const Instruction &insn) {
+  return branch64_taken<jmp>(cpu, insn);
+}
+
 bool jmp_indirect(Cpu &cpu, const Instruction &insn) {
   uint64_t target;
   return cpu.read_operand(insn, 0, target) && jump_to(cpu, insn.opsize, target);
@@ -191,16 +211,37 @@ bool jcc_on(Cpu &cpu, const Instruction &insn) {
   }
 }
 
+// Jcc of 64-bit code as threaded code: a condition the last flag record
+// gives (condition_at_hand) decides between the next step and
+// branch64_taken; the others are left to jcc_on<Cond>.
+template <unsigned Cond> bool jcc64_chain(Cpu &cpu, const Instruction &insn) {
+  bool holds;
+  if (!condition_at_hand(cpu.state, Cond, holds)) [[unlikely]]
+    return chained<jcc_on<Cond>>(cpu, insn);
+  if (holds)
+    return branch64_taken<jcc_on<Cond>>(cpu, insn);
+  const Step &next = reinterpret_cast<const Step *>(&insn)[1];
+  return next.handler.chain(cpu, next.insn);
+}
+
 template <unsigned... Conds>
 constexpr std::array<HandlerPair, sizeof...(Conds)>
 jcc_handlers(std::integer_sequence<unsigned, Conds...>) {
   return {threaded_with_fast<jcc_on<Conds>, jcc_on<Conds, Path::Fast>>...};
 }
 
+template <unsigned... Conds>
+constexpr std::array<HandlerPair, sizeof...(Conds)>
+jcc64_handlers(std::integer_sequence<unsigned, Conds...>) {
+  return {HandlerPair{jcc_on<Conds>, jcc64_chain<Conds>}...};
+}
+
 HandlerPair jcc_form(const Instruction &insn) {
   static constexpr auto handlers =
       jcc_handlers(std::make_integer_sequence<unsigned, 16>{});
-  return handlers[insn.cond & 15];
+  static constexpr auto handlers64 =
+      jcc64_handlers(std::make_integer_sequence<unsigned, 16>{});
+  return (insn.opsize == 8 ? handlers64 : handlers)[insn.cond & 15];
 }
 
 } // namespace
@@ -217,6 +258,9 @@ void register_branch_ops(HandlerTable &table) {
   table.set(Op::LOOPNE, threaded<loop<LoopKind::WhileNotEqual>>);
   table.set(Op::JCXZ, threaded<jcxz>);
   table.specialize(Op::JCC, jcc_form);
+  table.specialize(Op::JMP, [](const Instruction &insn) {
+    return insn.opsize == 8 ? HandlerPair{jmp, jmp64_chain} : HandlerPair{};
+  });
   table.specialize(Op::CALL, [](const Instruction &insn) {
     return insn.opsize == 8 ? threaded_with_fast<call64<>, call64<Path::Flat>>
                             : HandlerPair{};

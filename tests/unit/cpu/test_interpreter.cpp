@@ -428,8 +428,8 @@ TEST_CASE("interpreter: flag-setting operations fused with the Jcc after "
   CHECK(checked == 2 * 16 * (5 * 144 + 4 * 60 + 2 * 24));
 }
 
-TEST_CASE("interpreter: CMOVcc and SETcc on registers follow every condition "
-          "after every kind of flag record") {
+TEST_CASE("interpreter: CMOVcc and SETcc on registers and Jcc follow every "
+          "condition after every kind of flag record") {
   Interp m;
   const uint64_t edges[] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, ~0ull};
   using Apply = uint64_t (*)(CpuState &, uint64_t, uint64_t);
@@ -462,14 +462,17 @@ TEST_CASE("interpreter: CMOVcc and SETcc on registers follow every condition "
   uint64_t code = kCode;
   for (const Setter &setter : setters)
     for (unsigned cond = 0; cond < 16; ++cond) {
-      // op; cmovcc rcx, rdx; setcc dil; hlt
+      // op; cmovcc rcx, rdx; setcc dil; jcc +3; lea ebp, [rbp+1]; jmp +0; hlt
       uint64_t at = code;
       for (uint8_t byte : setter.bytes)
         m.put8(at++, byte);
       for (uint8_t byte :
            {uint8_t{0x48}, uint8_t{0x0f}, static_cast<uint8_t>(0x40 | cond),
             uint8_t{0xca}, uint8_t{0x40}, uint8_t{0x0f},
-            static_cast<uint8_t>(0x90 | cond), uint8_t{0xc7}, uint8_t{0xf4}})
+            static_cast<uint8_t>(0x90 | cond), uint8_t{0xc7},
+            static_cast<uint8_t>(0x70 | cond), uint8_t{3}, uint8_t{0x8d},
+            uint8_t{0x6d}, uint8_t{1}, uint8_t{0xeb}, uint8_t{0},
+            uint8_t{0xf4}})
         m.put8(at++, byte);
       for (uint64_t dst : edges)
         for (uint64_t src : edges) {
@@ -486,15 +489,17 @@ TEST_CASE("interpreter: CMOVcc and SETcc on registers follow every condition "
           m.state().gpr[RCX] = 0x1111;
           m.state().gpr[RDX] = 0x2222;
           m.state().gpr[RDI] = 0x3300;
+          m.state().gpr[RBP] = 0;
           INFO(setter.name << " cond " << cond << " dst " << dst << " src "
                            << src);
           REQUIRE(m.cpu->run(100) == StopReason::Halted);
           REQUIRE(m.state().gpr[RCX] == (holds ? 0x2222u : 0x1111u));
           REQUIRE(m.state().gpr[RDI] == (holds ? 0x3301u : 0x3300u));
+          REQUIRE(m.state().gpr[RBP] == (holds ? 0u : 1u));
           REQUIRE(arith_flags(m.state()) == flags);
           ++checked;
         }
-      code += 16;
+      code += 32;
     }
   CHECK(checked == 5 * 16 * 36);
 }
