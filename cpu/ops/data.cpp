@@ -350,6 +350,8 @@ HandlerPair lea_form(const Instruction &insn) {
   });
 }
 
+namespace {
+
 // Condition `Cond`, compiled for it. On Path::Fast only when the last
 // flag record gives it (condition_at_hand), else false and nothing done:
 // the full variant then works the flags out, and the fast one stays
@@ -406,6 +408,8 @@ constexpr std::array<HandlerPair, sizeof...(Conds)>
 by_condition(std::integer_sequence<unsigned, Conds...>) {
   return {On::template pair<Conds>...};
 }
+
+} // namespace
 
 HandlerPair cmovcc_form(const Instruction &insn) {
   Form form;
