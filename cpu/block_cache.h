@@ -85,9 +85,13 @@ struct Block {
   }
   // The link for leaving for `rip` by the taken branch `insn`: the first
   // relative branches of a block have a slot each, as their targets are
-  // fixed once the block's RIP is.
+  // fixed once the block's RIP is, and the last instruction of a block that
+  // may change the context leaves by links[0], which never holds for such
+  // a block. So run() can tell from the link threaded code left by
+  // (Cpu::exit_link_) whether that instruction ran.
   Link &exit_link(const Instruction &insn, uint64_t rip) {
-    return insn.exit_link ? links[insn.exit_link] : taken_link(rip);
+    return insn.exit_link != Instruction::kLinkByTarget ? links[insn.exit_link]
+                                                        : taken_link(rip);
   }
   // Whether running the block from `rip` needs the CS checks per
   // instruction: outside 64-bit code, when it reaches past the CS limit,

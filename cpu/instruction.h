@@ -103,9 +103,11 @@ struct Instruction {
 
   Operand operands[3];
   uint8_t operand_count = 0;
-  // For a relative branch in a block: the Block::links slot its taken exit
-  // keeps, or 0 when it shares the slots by target (Block::exit_link).
-  uint8_t exit_link = 0;
+  // The Block::links slot a block's instruction leaves it by when it
+  // branches, or kLinkByTarget to share the slots by target
+  // (Block::exit_link).
+  static constexpr uint8_t kLinkByTarget = 0xff;
+  uint8_t exit_link = kLinkByTarget;
 
   uint64_t imm = 0;
   uint64_t imm2 = 0; // ENTER's level, far pointers' selector

@@ -228,6 +228,8 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
       block->steps[i].handler.chain = fused;
   block->close();
   block->keeps_context = keeps_context(block->last());
+  if (!block->keeps_context)
+    block->steps[block->count - 1].insn.exit_link = 0;
   if (log_enabled(LOG_IN_ASM))
     log_disassembly(s, linear, page + start,
                     std::min<size_t>(block->length, kPageSize - start));
@@ -520,11 +522,14 @@ StopReason Cpu::run(uint64_t max_blocks) {
         }
       }
     }
-    if (!completed || !block->keeps_context) {
+    // Threaded code tells which link it found not to hold, as a relative
+    // branch may keep a slot of its own, and a block that may change the
+    // context kept it when it left before its last instruction
+    // (Block::exit_link).
+    const bool left_by_last = !exit_link_ || exit_link_ == &block->links[0];
+    if (!completed || (!block->keeps_context && left_by_last)) {
       forget_context();
     } else if (block != uncached.get()) {
-      // Threaded code tells which link it found not to hold, as a relative
-      // branch may keep a slot of its own (Block::exit_link).
       link = exit_link_ ? exit_link_ : &block->link_to(s.rip, s.block_rip);
       link_generation = context_generation_;
     }
