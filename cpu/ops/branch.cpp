@@ -158,34 +158,59 @@ bool jcxz(Cpu &cpu, const Instruction &insn) {
 // Near CALL and RET with 8-byte operands, which exist only in 64-bit mode
 // (stack pointer RSP whole, canonical targets, SS flat).
 
-template <Path P = Path::Full> bool call64(Cpu &cpu, const Instruction &insn) {
+bool call64(Cpu &cpu, const Instruction &insn) {
   const uint64_t target = cpu.next_rip + insn.imm;
-  if (!is_canonical(target)) {
-    if constexpr (on_fast_path(P))
-      return false;
+  if (!is_canonical(target))
     return cpu.fault(EXC_GP, 0);
-  }
   const uint64_t rsp = cpu.state.gpr[RSP] - 8;
-  if (!store_at<8, P>(cpu, SS, rsp, cpu.next_rip))
+  if (!store_at<8>(cpu, SS, rsp, cpu.next_rip))
     return false;
   cpu.state.gpr[RSP] = rsp;
   cpu.next_rip = target;
   return true;
 }
 
-template <Path P = Path::Full> bool ret64(Cpu &cpu, const Instruction &) {
+bool ret64(Cpu &cpu, const Instruction &) {
   const uint64_t rsp = cpu.state.gpr[RSP];
   uint64_t target;
-  if (!load_at<8, P>(cpu, SS, rsp, target))
+  if (!load_at<8>(cpu, SS, rsp, target))
     return false;
-  if (!is_canonical(target)) {
-    if constexpr (on_fast_path(P))
-      return false;
+  if (!is_canonical(target))
     return cpu.fault(EXC_GP, 0);
-  }
   cpu.state.gpr[RSP] = rsp + 8;
   cpu.next_rip = target;
   return true;
+}
+
+// CALL and RET of 64-bit code as threaded code, on the flat stack: as
+// branch64_taken, the call stores its return address (computed from the
+// block's RIP) before it knows whether the link holds, which the full
+// handler it leaves the rest to stores again.
+bool call64_chain(Cpu &cpu, const Instruction &insn) {
+  CpuState &s = cpu.state;
+  const uint64_t return_rip = s.block_rip + insn.block_offset + insn.length;
+  const uint64_t target = return_rip + insn.imm;
+  const uint64_t rsp = s.gpr[RSP] - 8;
+  if (store_at<8, Path::Flat>(cpu, SS, rsp, return_rip))
+    if (const Step *entry = cpu.follow_link(
+            cpu.running_block->exit_link(insn, target), target)) {
+      s.gpr[RSP] = rsp;
+      return entry->handler.chain(cpu, entry->insn);
+    }
+  return chained<call64>(cpu, insn);
+}
+
+bool ret64_chain(Cpu &cpu, const Instruction &insn) {
+  CpuState &s = cpu.state;
+  const uint64_t rsp = s.gpr[RSP];
+  uint64_t target;
+  if (load_at<8, Path::Flat>(cpu, SS, rsp, target))
+    if (const Step *entry = cpu.follow_link(
+            cpu.running_block->exit_link(insn, target), target)) {
+      s.gpr[RSP] = rsp + 8;
+      return entry->handler.chain(cpu, entry->insn);
+    }
+  return chained<ret64>(cpu, insn);
 }
 
 // Jcc compiled for one condition (handlers.h, "specializer"); on
@@ -262,13 +287,12 @@ void register_branch_ops(HandlerTable &table) {
     return insn.opsize == 8 ? HandlerPair{jmp, jmp64_chain} : HandlerPair{};
   });
   table.specialize(Op::CALL, [](const Instruction &insn) {
-    return insn.opsize == 8 ? threaded_with_fast<call64<>, call64<Path::Flat>>
+    return insn.opsize == 8 ? HandlerPair{call64, call64_chain}
                             : HandlerPair{};
   });
   table.specialize(Op::RET, [](const Instruction &insn) {
-    return insn.opsize == 8 && insn.imm == 0
-               ? threaded_with_fast<ret64<>, ret64<Path::Flat>>
-               : HandlerPair{};
+    return insn.opsize == 8 && insn.imm == 0 ? HandlerPair{ret64, ret64_chain}
+                                             : HandlerPair{};
   });
 }
 

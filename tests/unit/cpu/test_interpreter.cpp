@@ -503,3 +503,33 @@ TEST_CASE("interpreter: CMOVcc and SETcc on registers and Jcc follow every "
     }
   CHECK(checked == 5 * 16 * 36);
 }
+
+TEST_CASE("interpreter: CALL and RET of 64-bit code through links keep the "
+          "stack and return where they were called from") {
+  Interp m;
+  m.long_at(kCode);
+  m.put_bytes(kCode, {
+                         0xb9, 0x05, 0x00, 0x00, 0x00, // mov ecx, 5
+                         0xe8, 0x0b, 0x00, 0x00, 0x00, // l: call f
+                         0x48, 0x01, 0xc3,             // add rbx, rax
+                         0xff, 0xc9,                   // dec ecx
+                         0x75, 0xf4,                   // jnz l
+                         0xf4,                         // hlt
+                         0xcc, 0xcc, 0xcc,             // (never run)
+                         0x48, 0xff, 0xc0,             // f: inc rax
+                         0xc3,                         // ret
+                     });
+  for (unsigned round = 0; round < 2; ++round) {
+    CpuState &s = m.state();
+    s.rip = kCode;
+    s.halted = false;
+    s.gpr[RAX] = s.gpr[RBX] = 0;
+    s.gpr[RSP] = 0x8000;
+    REQUIRE(m.cpu->run(1000) == StopReason::Halted);
+    CHECK(s.gpr[RAX] == 5);
+    CHECK(s.gpr[RBX] == 1 + 2 + 3 + 4 + 5);
+    CHECK(s.gpr[RSP] == 0x8000);
+    CHECK(m.get64(0x8000 - 8) == kCode + 10); // the return address
+    CHECK(s.rip == kCode + 18);
+  }
+}
