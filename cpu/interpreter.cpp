@@ -240,7 +240,7 @@ std::unique_ptr<Block> decode_block(Cpu &cpu, const TlbEntry &entry,
 
 bool end_of_chain(Cpu &cpu, const Instruction &insn) {
   return cpu.chain_to(cpu.running_block->links[0],
-                      cpu.state.block_rip + insn.block_offset);
+                      rip_in_block(cpu.state, insn));
 }
 
 StopReason Cpu::stepped() {

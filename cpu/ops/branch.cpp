@@ -70,24 +70,9 @@ bool jmp(Cpu &cpu, const Instruction &insn) {
   return jump_relative(cpu, insn);
 }
 
-// The threaded code of a relative branch of 64-bit code (operand size 8)
-// taken: into the next block when the link for its target holds (which
-// also proves the target canonical, Cpu::follow_link), else `Full`'s
-// threaded code, which sets RIP, jumps or faults, and goes back to run().
-// RIP stays stale on the way in: the target comes from the block's.
-template <Handler Full>
-[[gnu::always_inline]] inline bool branch64_taken(Cpu &cpu,
-                                                  const Instruction &insn) {
-  const uint64_t target =
-      cpu.state.block_rip + insn.block_offset + insn.length + insn.imm;
-  if (const Step *entry =
-          cpu.follow_link(cpu.running_block->exit_link(insn, target), target))
-    return entry->handler.chain(cpu, entry->insn);
-  return chained<Full>(cpu, insn);
-}
-
 bool jmp64_chain(Cpu &cpu, const Instruction &insn) {
-  return branch64_taken<jmp>(cpu, insn);
+  return chain_relative_branch(cpu, insn,
+                               [&] { return chained<jmp>(cpu, insn); });
 }
 
 bool jmp_indirect(Cpu &cpu, const Instruction &insn) {
@@ -183,12 +168,12 @@ bool ret64(Cpu &cpu, const Instruction &) {
 }
 
 // CALL and RET of 64-bit code as threaded code, on the flat stack: as
-// branch64_taken, the call stores its return address (computed from the
+// chain_relative_branch, the call stores its return address (computed from the
 // block's RIP) before it knows whether the link holds, which the full
 // handler it leaves the rest to stores again.
 bool call64_chain(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
-  const uint64_t return_rip = s.block_rip + insn.block_offset + insn.length;
+  const uint64_t return_rip = rip_in_block(s, insn) + insn.length;
   const uint64_t target = return_rip + insn.imm;
   const uint64_t rsp = s.gpr[RSP] - 8;
   if (store_at<8, Path::Flat>(cpu, SS, rsp, return_rip))
@@ -238,13 +223,14 @@ bool jcc_on(Cpu &cpu, const Instruction &insn) {
 
 // Jcc of 64-bit code as threaded code: a condition the last flag record
 // gives (condition_at_hand) decides between the next step and
-// branch64_taken; the others are left to jcc_on<Cond>.
+// chain_relative_branch; the others are left to jcc_on<Cond>.
 template <unsigned Cond> bool jcc64_chain(Cpu &cpu, const Instruction &insn) {
   bool holds;
   if (!condition_at_hand(cpu.state, Cond, holds)) [[unlikely]]
     return chained<jcc_on<Cond>>(cpu, insn);
   if (holds)
-    return branch64_taken<jcc_on<Cond>>(cpu, insn);
+    return chain_relative_branch(
+        cpu, insn, [&] { return chained<jcc_on<Cond>>(cpu, insn); });
   const Step &next = reinterpret_cast<const Step *>(&insn)[1];
   return next.handler.chain(cpu, next.insn);
 }
@@ -287,8 +273,7 @@ void register_branch_ops(HandlerTable &table) {
     return insn.opsize == 8 ? HandlerPair{jmp, jmp64_chain} : HandlerPair{};
   });
   table.specialize(Op::CALL, [](const Instruction &insn) {
-    return insn.opsize == 8 ? HandlerPair{call64, call64_chain}
-                            : HandlerPair{};
+    return insn.opsize == 8 ? HandlerPair{call64, call64_chain} : HandlerPair{};
   });
   table.specialize(Op::RET, [](const Instruction &insn) {
     return insn.opsize == 8 && insn.imm == 0 ? HandlerPair{ret64, ret64_chain}

@@ -36,6 +36,12 @@
 
 namespace sable::cpu {
 
+// Where `insn` of the running block starts; threaded code leaves
+// CpuState::rip stale.
+inline uint64_t rip_in_block(const CpuState &s, const Instruction &insn) {
+  return s.block_rip + insn.block_offset;
+}
+
 // Inline in every chained handler, so that each has its own jump into the
 // next block too, predicted from where the block left.
 [[gnu::always_inline]] inline const Step *Cpu::follow_link(Block::Link &link,
@@ -88,13 +94,13 @@ template <Handler H, Handler Fast = nullptr, bool Sequential = false>
       if (!Fast(cpu, insn)) [[unlikely]]
         return chained<H>(cpu, insn);
     } else if (!H(cpu, insn)) [[unlikely]] {
-      s.rip = s.block_rip + insn.block_offset;
+      s.rip = rip_in_block(s, insn);
       return false;
     }
     const Step &next = reinterpret_cast<const Step *>(&insn)[1];
     return next.handler.chain(cpu, next.insn);
   }
-  s.rip = s.block_rip + insn.block_offset;
+  s.rip = rip_in_block(s, insn);
   const uint64_t fall_through = s.rip + insn.length;
   cpu.next_rip = fall_through;
   if constexpr (Fast != nullptr) {
@@ -113,6 +119,27 @@ template <Handler H, Handler Fast = nullptr, bool Sequential = false>
     return true;
   const Step &next = reinterpret_cast<const Step *>(&insn)[1];
   return next.handler.chain(cpu, next.insn);
+}
+
+// A relative branch of 64-bit code (operand size 8) taken, as threaded
+// code: into the next block when the link for its target holds (which
+// proves the target canonical, Cpu::follow_link); else back to run() with
+// RIP at a canonical target, or to `faulting()`, the branch's threaded
+// code that sets RIP and raises #GP (a callable, so that nothing of it is
+// worked out on the way to the link).
+template <typename Faulting>
+[[gnu::always_inline]] inline bool
+chain_relative_branch(Cpu &cpu, const Instruction &branch,
+                      Faulting &&faulting) {
+  const uint64_t target =
+      rip_in_block(cpu.state, branch) + branch.length + branch.imm;
+  if (const Step *entry =
+          cpu.follow_link(cpu.running_block->exit_link(branch, target), target))
+    return entry->handler.chain(cpu, entry->insn);
+  if (!is_canonical(target)) [[unlikely]]
+    return faulting();
+  cpu.state.rip = target;
+  return true;
 }
 
 // A handler with its chained form, for HandlerTable::set and specializers.

@@ -6,7 +6,6 @@
 #include "cpu/block_cache.h"
 #include "cpu/flags.h"
 #include "cpu/ops/chain.h"
-#include "cpu/ops/far_transfer.h"
 #include "cpu/ops/forms.h"
 
 namespace sable::cpu {
@@ -37,8 +36,8 @@ constexpr bool fusible(Setter setter, unsigned cond) {
 }
 
 // The operation runs here in full; the branch (the next step) only when
-// its target is not a plain 64-bit one or would fault, through its own
-// handler, which then finds the flags the operation recorded.
+// its target would fault, through its own handler, which then finds the
+// flags the operation recorded.
 template <Setter S, unsigned Size, bool Immediate, unsigned Cond>
 [[gnu::noinline]] bool operate_and_branch(Cpu &cpu, const Instruction &insn) {
   CpuState &s = cpu.state;
@@ -72,18 +71,11 @@ template <Setter S, unsigned Size, bool Immediate, unsigned Cond>
   if constexpr (writes_destination(S))
     store_reg<Size>(cpu, gpr, result);
   const Step *step = reinterpret_cast<const Step *>(&insn);
-  const Instruction &branch = step[1].insn;
   if (!holds)
     return step[2].handler.chain(cpu, step[2].insn);
-  const uint64_t target =
-      s.block_rip + branch.block_offset + branch.length + branch.imm;
-  Block::Link &link = cpu.running_block->exit_link(branch, target);
-  if (const Step *entry = cpu.follow_link(link, target))
-    return entry->handler.chain(cpu, entry->insn);
-  if (!is_canonical(target)) [[unlikely]]
-    return step[1].handler.chain(cpu, branch);
-  s.rip = target;
-  return true;
+  return chain_relative_branch(cpu, step[1].insn, [&] {
+    return step[1].handler.chain(cpu, step[1].insn);
+  });
 }
 
 template <Setter S, unsigned Size, bool Immediate, unsigned... Conds>
@@ -100,6 +92,8 @@ Handler fused_for(unsigned cond) {
   return handlers[cond & 15];
 }
 
+// The handler of setter S on `size`-byte registers, with an immediate
+// source or not, for `cond`.
 template <Setter S>
 Handler fused_sized(unsigned size, bool immediate, unsigned cond) {
   if (size == 8)
@@ -108,69 +102,47 @@ Handler fused_sized(unsigned size, bool immediate, unsigned cond) {
   return immediate ? fused_for<S, 4, true>(cond) : fused_for<S, 4, false>(cond);
 }
 
-bool setter_of(Op op, Setter &setter) {
+using FusedSized = Handler (*)(unsigned size, bool immediate, unsigned cond);
+
+// fused_sized of the setter `op`, or null when it is not one fused here.
+FusedSized fused_sized_for(Op op) {
   switch (op) {
   case Op::CMP:
-    setter = Setter::Compare;
-    return true;
+    return fused_sized<Setter::Compare>;
   case Op::TEST:
-    setter = Setter::Test;
-    return true;
+    return fused_sized<Setter::Test>;
   case Op::SUB:
-    setter = Setter::Subtract;
-    return true;
+    return fused_sized<Setter::Subtract>;
   case Op::AND:
-    setter = Setter::And;
-    return true;
+    return fused_sized<Setter::And>;
   case Op::ADD:
-    setter = Setter::Add;
-    return true;
+    return fused_sized<Setter::Add>;
   case Op::INC:
-    setter = Setter::Inc;
-    return true;
+    return fused_sized<Setter::Inc>;
   case Op::DEC:
-    setter = Setter::Dec;
-    return true;
+    return fused_sized<Setter::Dec>;
   default:
-    return false;
+    return nullptr;
   }
 }
 
 } // namespace
 
 Handler fused_chain(const Instruction &setter, const Instruction &branch) {
-  Setter kind;
-  if (branch.op != Op::JCC || branch.opsize != 8 || setter.lock ||
-      !setter_of(setter.op, kind))
+  const FusedSized fused = fused_sized_for(setter.op);
+  if (branch.op != Op::JCC || branch.opsize != 8 || setter.lock || !fused)
     return nullptr;
-  const Operand &dst = setter.operands[0], &src = setter.operands[1];
+  const Operand &dst = setter.operands[0];
   if (dst.kind != OperandKind::Reg || (dst.size != 4 && dst.size != 8))
     return nullptr;
   const unsigned cond = branch.cond & 15;
-  if (kind == Setter::Inc || kind == Setter::Dec) {
-    if (setter.operand_count != 1)
-      return nullptr;
-    return kind == Setter::Inc
-               ? fused_sized<Setter::Inc>(dst.size, false, cond)
-               : fused_sized<Setter::Dec>(dst.size, false, cond);
-  }
-  if (setter.operand_count != 2)
+  if (setter.op == Op::INC || setter.op == Op::DEC)
+    return setter.operand_count == 1 ? fused(dst.size, false, cond) : nullptr;
+  Form form;
+  if (!operand_form(setter, form) ||
+      (form != Form::RegReg && form != Form::RegImm))
     return nullptr;
-  const bool immediate = src.kind == OperandKind::Imm;
-  if (!immediate && (src.kind != OperandKind::Reg || src.size != dst.size))
-    return nullptr;
-  switch (kind) {
-  case Setter::Compare:
-    return fused_sized<Setter::Compare>(dst.size, immediate, cond);
-  case Setter::Test:
-    return fused_sized<Setter::Test>(dst.size, immediate, cond);
-  case Setter::Subtract:
-    return fused_sized<Setter::Subtract>(dst.size, immediate, cond);
-  case Setter::And:
-    return fused_sized<Setter::And>(dst.size, immediate, cond);
-  default:
-    return fused_sized<Setter::Add>(dst.size, immediate, cond);
-  }
+  return fused(dst.size, form == Form::RegImm, cond);
 }
 
 } // namespace sable::cpu
