@@ -203,20 +203,18 @@ bool ret64_chain(Cpu &cpu, const Instruction &insn) {
 // would fault, is left to the full handler.
 template <unsigned Cond, Path P = Path::Full>
 bool jcc_on(Cpu &cpu, const Instruction &insn) {
+  bool taken;
+  if (!condition_on_path<Cond, P>(cpu.state, taken))
+    return false;
+  if (!taken)
+    return true;
   if constexpr (P == Path::Fast) {
-    bool holds;
-    if (!condition_at_hand(cpu.state, Cond, holds))
-      return false;
-    if (!holds)
-      return true;
     uint64_t target;
     if (!relative_target(cpu, insn, target))
       return false;
     cpu.next_rip = target;
     return true;
   } else {
-    if (!condition_holds(cpu.state, Cond))
-      return true;
     return jump_relative(cpu, insn);
   }
 }
@@ -226,7 +224,7 @@ bool jcc_on(Cpu &cpu, const Instruction &insn) {
 // chain_relative_branch; the others are left to jcc_on<Cond>.
 template <unsigned Cond> bool jcc64_chain(Cpu &cpu, const Instruction &insn) {
   bool holds;
-  if (!condition_at_hand(cpu.state, Cond, holds)) [[unlikely]]
+  if (!condition_on_path<Cond, Path::Fast>(cpu.state, holds)) [[unlikely]]
     return chained<jcc_on<Cond>>(cpu, insn);
   if (holds)
     return chain_relative_branch(

@@ -326,7 +326,8 @@ template <bool Signed> HandlerPair extend_form(const Instruction &insn) {
 }
 
 // On Path::Flat (64-bit addressing) the address needs no truncation, and
-// on Path::FlatBase it has no index register either (operand_offset).
+// on Path::FlatBase it has no index register either (operand_offset); the
+// segment plays no part.
 template <unsigned Size, Path P>
 bool lea_sized(Cpu &cpu, const Instruction &insn) {
   store_reg<Size>(cpu, insn.operands[0].reg, operand_offset<P>(cpu, insn));
@@ -334,9 +335,7 @@ bool lea_sized(Cpu &cpu, const Instruction &insn) {
 }
 
 HandlerPair lea_form(const Instruction &insn) {
-  const Path path = insn.addrsize != 8     ? Path::Full
-                    : insn.index == kNoReg ? Path::FlatBase
-                                           : Path::Flat;
+  const Path path = fast_path_for(insn);
   return word_sized(insn.operands[0].size, [path](auto size) -> HandlerPair {
     constexpr unsigned kSize = decltype(size)::value;
     switch (path) {
@@ -345,31 +344,19 @@ HandlerPair lea_form(const Instruction &insn) {
     case Path::Flat:
       return threaded_on_registers<lea_sized<kSize, Path::Flat>>;
     default:
-      return threaded_on_registers<lea_sized<kSize, Path::Full>>;
+      return threaded_on_registers<lea_sized<kSize, Path::Fast>>;
     }
   });
 }
 
 namespace {
 
-// Condition `Cond`, compiled for it. On Path::Fast only when the last
-// flag record gives it (condition_at_hand), else false and nothing done:
-// the full variant then works the flags out, and the fast one stays
-// without a stack frame.
-template <unsigned Cond, Path P>
-bool holds(const CpuState &state, bool &holds_now) {
-  if constexpr (P == Path::Fast)
-    return condition_at_hand(state, Cond, holds_now);
-  holds_now = condition_holds(state, Cond);
-  return true;
-}
-
 // A false condition still writes a 4-byte destination (zeroing the upper
 // half), as the generic handler does.
 template <unsigned Size, unsigned Cond, Path P = Path::Full>
 bool cmovcc_registers(Cpu &cpu, const Instruction &insn) {
   bool move;
-  if (!holds<Cond, P>(cpu.state, move))
+  if (!condition_on_path<Cond, P>(cpu.state, move))
     return false;
   const unsigned dst = insn.operands[0].reg;
   if (move)
@@ -382,7 +369,7 @@ bool cmovcc_registers(Cpu &cpu, const Instruction &insn) {
 template <unsigned Cond, Path P = Path::Full>
 bool setcc_register(Cpu &cpu, const Instruction &insn) {
   bool set;
-  if (!holds<Cond, P>(cpu.state, set))
+  if (!condition_on_path<Cond, P>(cpu.state, set))
     return false;
   store_reg<1>(cpu, insn.operands[0].reg, set);
   return true;

@@ -97,6 +97,18 @@ constexpr bool flat_path(Path p) {
   return p == Path::Flat || p == Path::FlatBase;
 }
 
+// Condition `Cond`, compiled for it. On a fast path only when the last
+// flag record gives it (condition_at_hand), else false and nothing done:
+// the full variant then works the flags out, and the fast one stays
+// without a stack frame.
+template <unsigned Cond, Path P>
+bool condition_on_path(const CpuState &state, bool &holds) {
+  if constexpr (on_fast_path(P))
+    return condition_at_hand(state, Cond, holds);
+  holds = condition_holds(state, Cond);
+  return true;
+}
+
 // 64-bit addressing through ES, CS, SS or DS: in 64-bit code, where alone
 // addresses are 8 bytes wide, these segments have base 0 and no limit.
 inline bool flat_access(const Instruction &insn) {
